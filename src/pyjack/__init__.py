@@ -1,0 +1,32 @@
+"""pyjack: JACK audio for Python without Python on JACK's real-time thread.
+
+A C process callback moves audio between JACK ports and lock-free ring
+buffers; ``Client.process()`` exchanges float32 numpy arrays with those rings,
+blocking with the GIL released until JACK has moved the frames.
+"""
+
+from ._core import (
+    CanMonitor,
+    Client,
+    DEFAULT_DEPTH,
+    Error,
+    InputSyncError,
+    IsInput,
+    IsOutput,
+    IsPhysical,
+    IsTerminal,
+    NotConnectedError,
+    OutputSyncError,
+    Stats,
+    TimeoutError,
+    UsageError,
+    status_text,
+)
+from ._server import Server, server_running
+from ._version import __version__
+
+__all__ = [
+    "CanMonitor", "Client", "DEFAULT_DEPTH", "Error", "InputSyncError", "IsInput", "IsOutput",
+    "IsPhysical", "IsTerminal", "NotConnectedError", "OutputSyncError", "Server", "Stats",
+    "TimeoutError", "UsageError", "__version__", "server_running", "status_text",
+]

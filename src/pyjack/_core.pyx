@@ -1,0 +1,605 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The JACK client: ports, connections and process(), over the C engine in _rt.c."""
+
+cimport numpy as cnp
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport strlen
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+
+from pyjack.jack cimport *
+from pyjack._rt cimport *
+
+import collections
+
+cnp.import_array()
+
+# Port flags, with JACK's values.
+IsInput = JackPortIsInput
+IsOutput = JackPortIsOutput
+IsPhysical = JackPortIsPhysical
+CanMonitor = JackPortCanMonitor
+IsTerminal = JackPortIsTerminal
+
+DEFAULT_DEPTH = 16384
+"""Default ring depth in frames per port and direction (about 0.34 s at 48 kHz)."""
+
+# How long one wait runs with the GIL released before Python looks at
+# signals and timeouts again.
+cdef int WAIT_SLICE_MS = 50
+
+
+class Error(Exception):
+    """Base class of every pyjack exception."""
+
+
+class NotConnectedError(Error, ConnectionError):
+    """The client is not connected: never attached, closed, or the server went away."""
+
+
+class UsageError(Error, RuntimeError):
+    """The call does not fit the client's state, e.g. activate() twice."""
+
+
+class InputSyncError(Error):
+    """Input frames were lost since the previous process() call.
+
+    Raised after the input array has been filled; that call's output was not queued.
+    """
+
+
+class OutputSyncError(Error):
+    """Output ran dry (frames were zero-filled) since the previous process() call.
+
+    Raised after the input array has been filled; that call's output was not queued.
+    """
+
+
+class TimeoutError(Error, TimeoutError):
+    """A wait ran past its timeout. Also a builtin TimeoutError."""
+
+
+Stats = collections.namedtuple("Stats", [
+    "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
+    "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
+    "freewheel", "mlocked"])
+Stats.__doc__ = """Counters of a client's engine since it was opened.
+
+cycles: process cycles run while active. frames_in / frames_out: frames moved
+into the input rings / out of the output rings. lost_in: frames dropped because
+Python did not read the input in time. lost_out: frames played as silence
+because Python did not queue output in time (counted once output has started).
+xruns: xruns the server reported. events_dropped: event records lost because
+the queue was full. buffer_size, sample_rate: the server's current values.
+depth: ring depth in frames. shutdown: the server has gone away. freewheel:
+the server is freewheeling. mlocked: every ring is locked in memory.
+"""
+
+_STATUS_TEXT = [
+    (JackFailure, "overall operation failed"),
+    (JackInvalidOption, "invalid or unsupported option"),
+    (JackNameNotUnique, "client name not unique"),
+    (JackServerFailed, "unable to connect to the JACK server"),
+    (JackServerError, "communication error with the JACK server"),
+    (JackNoSuchClient, "no such client"),
+    (JackLoadFailure, "unable to load internal client"),
+    (JackInitFailure, "unable to initialise client"),
+    (JackShmFailure, "unable to access shared memory"),
+    (JackVersionError, "client's protocol version does not match"),
+    (JackBackendError, "backend error"),
+    (JackClientZombie, "client zombified"),
+]
+
+
+def status_text(int status):
+    """Describe the bits of a JACK status value in words."""
+    words = [text for bit, text in _STATUS_TEXT if status & bit]
+    return ", ".join(words) if words else "no error"
+
+
+cdef bytes _encode(object value, str what):
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    return (<str>value).encode()
+
+
+cdef list _name_list(const char **names):
+    """Turn a NULL-terminated array from libjack into a list and free it."""
+    cdef list result = []
+    cdef Py_ssize_t i = 0
+    if names == NULL:
+        return result
+    try:
+        while names[i] != NULL:
+            result.append(names[i].decode())
+            i += 1
+    finally:
+        jack_free(names)
+    return result
+
+
+cdef double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
+                          rt_block *block) except -2:
+    """Check one argument of process() and describe it for the engine.
+
+    Returns its frame count, or -1 when the direction has no ports and the
+    array is ignored.
+    """
+    if not isinstance(array, cnp.ndarray):
+        raise TypeError(f"{what} must be a numpy.ndarray of float32 shaped (ports, frames), "
+                        f"not {type(array).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>array
+    if cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT32 or not cnp.PyArray_ISNOTSWAPPED(a):
+        raise TypeError(f"{what} must have dtype float32 (native byte order), not {array.dtype}")
+    if cnp.PyArray_NDIM(a) != 2:
+        raise ValueError(f"{what} must be 2-D, shaped (ports, frames); got {cnp.PyArray_NDIM(a)}-D "
+                         f"shape {array.shape}")
+    block.rows = ports
+    block.data = NULL
+    if ports == 0:
+        return -1
+    if cnp.PyArray_DIM(a, 0) != ports:
+        raise ValueError(f"{what} has {cnp.PyArray_DIM(a, 0)} rows but the client has {ports} "
+                         f"{what} port{'s' if ports != 1 else ''}")
+    if writable and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{what} is read-only; process() fills it in place")
+    if cnp.PyArray_DIM(a, 1) == 0:
+        raise ValueError(f"{what} has no frames; process() needs at least one")
+    if cnp.PyArray_DIM(a, 1) > 0xFFFFFFFF:
+        raise ValueError(f"{what} has more frames than one call can move (2**32 - 1)")
+    block.data = cnp.PyArray_BYTES(a)
+    block.row_stride = cnp.PyArray_STRIDE(a, 0)
+    block.frame_stride = cnp.PyArray_STRIDE(a, 1)
+    return cnp.PyArray_DIM(a, 1)
+
+
+cdef class Client:
+    """A JACK client whose audio goes through lock-free rings, never through Python
+    on JACK's real-time thread.
+
+    Client(name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
+    use_exact_name=False)
+
+    name: the client name asked for (JACK may append a suffix; see .name).
+    processing: install the real-time process callback. Without it the client
+        can manage ports, connections and transport, but not process().
+    server: the JACK server to use; default: $JACK_DEFAULT_SERVER or "default".
+        A server is never started behind your back.
+    depth: ring depth in frames per port and direction. Python may fall behind
+        the server by this much before input is dropped; output may be queued
+        this far ahead.
+    use_exact_name: fail instead of accepting a renamed client.
+
+    Raises NotConnectedError when no server answers.
+    """
+
+    cdef rt_engine *_engine
+    cdef jack_client_t *_client
+    cdef readonly str name
+    cdef readonly bint processing
+    cdef dict _ports          # full name -> jack_port_t address of our ports
+    cdef uint64_t _seen_lost_in
+    cdef uint64_t _seen_lost_out
+
+    def __cinit__(self, name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
+                  use_exact_name=False):
+        cdef bytes bname = _encode(name, "name")
+        cdef bytes bserver
+        cdef jack_status_t status = <jack_status_t>0
+        cdef int options = JackNoStartServer
+        if not bname:
+            raise ValueError("name must not be empty")
+        if not isinstance(depth, int) or isinstance(depth, bool) or not 16 <= depth <= 1 << 24:
+            raise ValueError(f"depth must be an int of frames between 16 and {1 << 24}, not {depth!r}")
+        if use_exact_name:
+            options |= JackUseExactName
+        self._ports = {}
+        self.processing = bool(processing)
+        cdef const char *cname = bname
+        cdef const char *cserver = NULL
+        if server is not None:
+            bserver = _encode(server, "server")
+            cserver = bserver
+            options |= JackServerName
+        with nogil:
+            if cserver != NULL:
+                self._client = jack_client_open(cname, <jack_options_t>options, &status, cserver)
+            else:
+                self._client = jack_client_open(cname, <jack_options_t>options, &status)
+        if self._client == NULL:
+            where = f"JACK server {server!r}" if server is not None else "the JACK server"
+            raise NotConnectedError(
+                f"could not open client {name!r} on {where}: {status_text(status)} "
+                f"(status 0x{<int>status:x}); is jackd running? pyjack.Server() starts a private one")
+        self._engine = rt_create(<uint32_t>depth)
+        if self._engine == NULL:
+            jack_client_close(self._client)
+            self._client = NULL
+            raise MemoryError("could not allocate the client's engine")
+        if rt_attach(self._engine, self._client, self.processing) != 0:
+            self.close()
+            raise Error(f"could not install the JACK callbacks of client {name!r}")
+        self.name = jack_get_client_name(self._client).decode()
+
+    def __dealloc__(self):
+        if self._engine != NULL:
+            with nogil:
+                rt_destroy(self._engine)
+            self._engine = NULL
+            self._client = NULL
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        state = "closed" if self._client == NULL else ("active" if self.active else "inactive")
+        return f"<pyjack.Client {self.name!r} {state}>"
+
+    # -- lifetime ---------------------------------------------------------
+
+    def close(self):
+        """Deactivate and close the client. Safe to call more than once."""
+        if self._engine != NULL and self._client != NULL:
+            with nogil:
+                rt_close(self._engine)
+        self._client = NULL
+        self._ports.clear()
+
+    @property
+    def closed(self):
+        """True once close() was called."""
+        return self._client == NULL
+
+    cdef int _check(self) except -1:
+        """Raise NotConnectedError if the client cannot talk to the server."""
+        if self._client == NULL:
+            raise NotConnectedError(f"client {self.name!r} is closed")
+        cdef rt_stats s
+        rt_get_stats(self._engine, &s)
+        if s.shutdown:
+            reason = rt_shutdown_reason(self._engine).decode(errors="replace")
+            raise NotConnectedError(f"the JACK server has shut down client {self.name!r}"
+                                    + (f": {reason}" if reason else ""))
+        return 0
+
+    def activate(self):
+        """Start the real-time callback. Raises UsageError if already active."""
+        self._check()
+        if rt_is_active(self._engine):
+            raise UsageError(f"client {self.name!r} is already active")
+        cdef int rc
+        with nogil:
+            rc = rt_activate(self._engine)
+        if rc != RT_OK:
+            self._check()
+            raise UsageError(f"could not activate client {self.name!r}")
+        self._reset_seen()
+
+    def deactivate(self):
+        """Stop the real-time callback. Raises UsageError if not active."""
+        self._check()
+        if not rt_is_active(self._engine):
+            raise UsageError(f"client {self.name!r} is not active")
+        cdef int rc
+        with nogil:
+            rc = rt_deactivate(self._engine)
+        if rc != RT_OK:
+            self._check()
+            raise Error(f"could not deactivate client {self.name!r}")
+
+    @property
+    def active(self):
+        """True while the real-time callback runs."""
+        return self._engine != NULL and self._client != NULL and bool(rt_is_active(self._engine))
+
+    # -- server facts -----------------------------------------------------
+
+    @property
+    def samplerate(self):
+        """The server's sample rate in Hz."""
+        self._check()
+        return jack_get_sample_rate(self._client)
+
+    @property
+    def blocksize(self):
+        """The server's current buffer size (period) in frames."""
+        self._check()
+        return jack_get_buffer_size(self._client)
+
+    @property
+    def depth(self):
+        """Ring depth in frames per port and direction."""
+        cdef rt_stats s
+        rt_get_stats(self._engine, &s)
+        return s.depth
+
+    @property
+    def stats(self):
+        """A Stats tuple of the engine's counters (see pyjack.Stats)."""
+        cdef rt_stats s
+        rt_get_stats(self._engine, &s)
+        return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
+                     s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
+                     bool(s.freewheel), bool(s.mlocked))
+
+    # -- ports ------------------------------------------------------------
+
+    def register_port(self, name, flags):
+        """Register an audio port of this client and return its full name.
+
+        flags: IsInput or IsOutput, optionally | IsPhysical, CanMonitor, IsTerminal.
+        Allowed while active: the new port's stream starts at the current
+        position, so the ports stay aligned sample for sample.
+        """
+        self._check()
+        cdef bytes bname = _encode(name, "port name")
+        if not isinstance(flags, int):
+            raise TypeError(f"flags must be an int of port flags, not {type(flags).__name__}")
+        if bool(flags & IsInput) == bool(flags & IsOutput):
+            raise ValueError(f"flags must contain exactly one of IsInput and IsOutput, got {flags}")
+        if flags & ~(IsInput | IsOutput | IsPhysical | CanMonitor | IsTerminal):
+            raise ValueError(f"flags has bits that are not port flags: {flags}")
+        cdef unsigned long cflags = flags
+        cdef int error = 0
+        cdef jack_port_t *port
+        cdef const char *cname = bname
+        with nogil:
+            port = rt_register_port(self._engine, cname, cflags, &error)
+        if port == NULL:
+            self._check()
+            if error == RT_NOMEM:
+                raise MemoryError(f"could not allocate the ring of port {name!r}")
+            raise Error(f"could not register port {name!r} on client {self.name!r} "
+                        "(is the name taken or too long?)")
+        full = jack_port_name(port).decode()
+        self._ports[full] = <size_t>port
+        return full
+
+    cdef str _own_port_name(self, name):
+        if not isinstance(name, str):
+            raise TypeError(f"port name must be a str, not {type(name).__name__}")
+        if name in self._ports:
+            return name
+        full = f"{self.name}:{name}"
+        if full in self._ports:
+            return full
+        raise UsageError(f"client {self.name!r} has no port {name!r}")
+
+    def unregister_port(self, name):
+        """Unregister one of this client's ports, by short or full name."""
+        self._check()
+        full = self._own_port_name(name)
+        cdef jack_port_t *port = <jack_port_t *><size_t>self._ports[full]
+        cdef int rc
+        with nogil:
+            rc = rt_unregister_port(self._engine, port)
+        if rc != RT_OK:
+            self._check()
+            raise Error(f"could not unregister port {full!r}")
+        del self._ports[full]
+
+    @property
+    def inports(self):
+        """Full names of this client's input ports, in process() row order."""
+        return [n for n, p in self._ports.items()
+                if jack_port_flags(<jack_port_t *><size_t>p) & JackPortIsInput]
+
+    @property
+    def outports(self):
+        """Full names of this client's output ports, in process() row order."""
+        return [n for n, p in self._ports.items()
+                if jack_port_flags(<jack_port_t *><size_t>p) & JackPortIsOutput]
+
+    cdef jack_port_t *_port(self, name, str what="port") except NULL:
+        cdef bytes bname = _encode(name, what)
+        cdef jack_port_t *port = jack_port_by_name(self._client, bname)
+        if port == NULL:
+            raise UsageError(f"no {what} named {name!r} on the JACK server")
+        return port
+
+    def get_ports(self, name_pattern=None, type_pattern=None, flags=0):
+        """Full names of the server's ports matching the regular expressions and
+        having all of the given flags."""
+        self._check()
+        cdef bytes bname = b"" if name_pattern is None else _encode(name_pattern, "name_pattern")
+        cdef bytes btype = b"" if type_pattern is None else _encode(type_pattern, "type_pattern")
+        if not isinstance(flags, int):
+            raise TypeError(f"flags must be an int of port flags, not {type(flags).__name__}")
+        cdef unsigned long cflags = flags
+        cdef const char **names
+        cdef const char *cname = bname
+        cdef const char *ctype = btype
+        with nogil:
+            names = jack_get_ports(self._client, cname, ctype, cflags)
+        return _name_list(names)
+
+    def get_port_flags(self, name):
+        """The flags of any port on the server, as an int (IsInput, IsOutput, ...)."""
+        self._check()
+        return jack_port_flags(self._port(name))
+
+    def get_connections(self, name):
+        """Full names of the ports connected to any port on the server."""
+        self._check()
+        cdef jack_port_t *port = self._port(name)
+        cdef const char **names
+        with nogil:
+            names = jack_port_get_all_connections(self._client, port)
+        return _name_list(names)
+
+    def connect(self, source, destination):
+        """Connect an output port to an input port. Already connected is fine."""
+        self._check()
+        self._port(source, "source port")
+        self._port(destination, "destination port")
+        cdef bytes bsrc = source.encode(), bdst = destination.encode()
+        cdef const char *csrc = bsrc
+        cdef const char *cdst = bdst
+        cdef int rc
+        with nogil:
+            rc = jack_connect(self._client, csrc, cdst)
+        if rc != 0 and rc != 17:  # 17: EEXIST, already connected
+            self._check()
+            raise Error(f"could not connect {source!r} to {destination!r} (error {rc}); "
+                        "is the source an output and the destination an input?")
+
+    def disconnect(self, source, destination):
+        """Disconnect two ports. Not connected is fine."""
+        self._check()
+        self._port(source, "source port")
+        self._port(destination, "destination port")
+        if destination not in self.get_connections(source):
+            return
+        cdef bytes bsrc = source.encode(), bdst = destination.encode()
+        cdef const char *csrc = bsrc
+        cdef const char *cdst = bdst
+        cdef int rc
+        with nogil:
+            rc = jack_disconnect(self._client, csrc, cdst)
+        if rc != 0:
+            self._check()
+            raise Error(f"could not disconnect {source!r} from {destination!r} (error {rc})")
+
+    # -- audio ------------------------------------------------------------
+
+    cdef void _reset_seen(self):
+        cdef rt_stats s
+        rt_get_stats(self._engine, &s)
+        self._seen_lost_in = s.lost_in
+        self._seen_lost_out = s.lost_out
+
+    def process(self, output, input, *, timeout=None):
+        """Exchange audio with the real-time thread: queue output, fill input.
+
+        output: float32 array shaped (output ports, frames), any strides.
+        input: writable float32 array shaped (input ports, frames), filled in place.
+        A direction without ports takes any 2-D float32 array, e.g. shape (0, n).
+        frames may be any positive count, the same in both arrays when both
+        directions have ports.
+
+        Blocks, with the GIL released, until the input frames have arrived and
+        the output fits in the ring, so JACK paces the caller. The first call's
+        frame count sets how far output runs ahead of input.
+
+        Raises:
+            InputSyncError: input was lost since the previous call (the input
+                array is still filled, with the oldest frames kept).
+            OutputSyncError: output underran since the previous call.
+            With either, this call's output is not queued: call again with the
+            same output to retry it.
+            TimeoutError: timeout seconds passed (also a builtin TimeoutError).
+            NotConnectedError: the server went away or the client was closed.
+            UsageError: the client is not active, or another thread is in process().
+            TypeError / ValueError: the arrays are not as described above.
+            KeyboardInterrupt: Ctrl-C, within about 50 ms.
+        """
+        self._check()
+        if not self.processing:
+            raise UsageError(f"client {self.name!r} was opened with processing=False")
+        cdef rt_block out_block, in_block
+        cdef Py_ssize_t out_frames = _describe(output, "output", rt_port_count(self._engine, RT_OUTPUT),
+                                               False, &out_block)
+        cdef Py_ssize_t in_frames = _describe(input, "input", rt_port_count(self._engine, RT_INPUT),
+                                              True, &in_block)
+        if out_frames < 0 and in_frames < 0:
+            raise UsageError(f"client {self.name!r} has no ports; register one before process()")
+        if out_frames >= 0 and in_frames >= 0 and out_frames != in_frames:
+            raise ValueError(f"output has {out_frames} frames but input has {in_frames}; "
+                             "they must be equal")
+        cdef uint32_t nframes = <uint32_t>(out_frames if out_frames >= 0 else in_frames)
+        cdef double deadline = 0.0
+        cdef bint has_deadline = timeout is not None
+        if has_deadline:
+            if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout >= 0:
+                raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
+            deadline = _now() + timeout
+        cdef uint32_t done = 0
+        cdef int rc
+        cdef int slice_ms
+        if rt_exchange_begin(self._engine) != RT_OK:
+            raise UsageError(f"process() is already running on client {self.name!r} in another thread")
+        try:
+            while True:
+                slice_ms = WAIT_SLICE_MS
+                if has_deadline:
+                    slice_ms = <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
+                with nogil:
+                    rc = rt_exchange(self._engine, &out_block, &in_block, nframes, &done, slice_ms)
+                if rc == RT_OK:
+                    return None
+                if rc == RT_AGAIN:
+                    PyErr_CheckSignals()
+                    if has_deadline and _now() >= deadline:
+                        raise TimeoutError(
+                            f"process() timed out after {timeout} s with {done} of {nframes} frames "
+                            f"exchanged on client {self.name!r}")
+                    continue
+                self._raise_for(rc, done, nframes)
+        finally:
+            rt_exchange_end(self._engine)
+
+    cdef int _raise_for(self, int rc, uint32_t done, uint32_t nframes) except -1:
+        cdef rt_stats s
+        rt_get_stats(self._engine, &s)
+        partial = f" after {done} of {nframes} frames" if 0 < done < nframes else ""
+        if rc == RT_INPUT_SYNC:
+            lost, self._seen_lost_in = s.lost_in - self._seen_lost_in, s.lost_in
+            raise InputSyncError(
+                f"{lost} input frames were dropped since the previous process() call because "
+                f"the ring ({s.depth} frames) was full{partial}; this call's output was not queued")
+        if rc == RT_OUTPUT_SYNC:
+            lost, self._seen_lost_out = s.lost_out - self._seen_lost_out, s.lost_out
+            raise OutputSyncError(
+                f"output ran dry for {lost} frames since the previous process() call{partial}; "
+                "this call's output was not queued")
+        if rc == RT_INACTIVE:
+            raise UsageError(f"client {self.name!r} is not active; call activate() first")
+        if rc == RT_PORTS_CHANGED:
+            raise ValueError(
+                f"the ports of client {self.name!r} changed during process(){partial}: it now has "
+                f"{rt_port_count(self._engine, RT_INPUT)} input and "
+                f"{rt_port_count(self._engine, RT_OUTPUT)} output ports")
+        self._check()
+        raise Error(f"process() failed with engine code {rc}")
+
+    # -- time -------------------------------------------------------------
+
+    @property
+    def input_position(self):
+        """Frames read by process() per input port since activate()."""
+        return rt_position(self._engine, RT_INPUT)
+
+    @property
+    def output_position(self):
+        """Frames queued by process() per output port since activate()."""
+        return rt_position(self._engine, RT_OUTPUT)
+
+    def frame_time_of(self, position, direction=IsInput):
+        """JACK frame time at which the frame at a stream position crossed the ports.
+
+        position: an input_position (direction=IsInput) or output_position
+        (direction=IsOutput) value. Exact while no frame was lost in that
+        direction since the position; None before the first frame crossed.
+        """
+        if direction not in (IsInput, IsOutput):
+            raise ValueError("direction must be IsInput or IsOutput")
+        cdef jack_nframes_t t
+        if rt_frame_time_of(self._engine, RT_INPUT if direction == IsInput else RT_OUTPUT,
+                            position, &t) != 0:
+            return None
+        return t
+
+    @property
+    def frame_time(self):
+        """The server's current frame time (unsigned 32-bit, wraps)."""
+        self._check()
+        return jack_frame_time(self._client)

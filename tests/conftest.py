@@ -1,0 +1,68 @@
+"""Fixtures: a private JACK server (dummy backend) per session, fresh servers
+for tests that kill theirs, and clients that are always closed."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import pyjack
+
+RATE = 48000
+PERIOD = 256
+
+
+def pytest_report_header(config):
+    return [f"pyjack {pyjack.__version__}, jackd {shutil.which('jackd')}, "
+            f"dummy backend {RATE} Hz / {PERIOD} frames"]
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """The session's private server; JACK_DEFAULT_SERVER names it."""
+    if shutil.which("jackd") is None:
+        pytest.fail("jackd is not installed (apt install jackd2)")
+    with pyjack.Server(rate=RATE, period=PERIOD) as server:
+        old = os.environ.get("JACK_DEFAULT_SERVER")
+        os.environ["JACK_DEFAULT_SERVER"] = server.name
+        os.environ["JACK_NO_START_SERVER"] = "1"
+        try:
+            yield server
+        finally:
+            if old is None:
+                os.environ.pop("JACK_DEFAULT_SERVER", None)
+            else:
+                os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+@pytest.fixture
+def make_client(jack_server):
+    """make_client(name, **options) -> Client on the session server, closed after the test."""
+    clients = []
+
+    def make(name="test", *args, **kwargs):
+        kwargs.setdefault("server", jack_server.name)
+        client = pyjack.Client(name, *args, **kwargs)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def private_server():
+    """A server of the test's own, for tests that stop, kill or reconfigure it."""
+    with pyjack.Server(rate=RATE, period=PERIOD) as server:
+        yield server
+
+
+def run_tool(server_name, *command, timeout=10):
+    """Run one of JACK's command-line tools against a server and return its stdout."""
+    env = dict(os.environ, JACK_DEFAULT_SERVER=server_name, JACK_NO_START_SERVER="1")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise AssertionError(f"{command} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
