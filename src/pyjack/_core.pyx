@@ -3,6 +3,7 @@
 
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport strlen
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
@@ -214,9 +215,10 @@ cdef class Client:
                 self._client = jack_client_open(cname, <jack_options_t>options, &status)
         if self._client == NULL:
             where = f"JACK server {server!r}" if server is not None else "the JACK server"
-            raise NotConnectedError(
-                f"could not open client {name!r} on {where}: {status_text(status)} "
-                f"(status 0x{<int>status:x}); is jackd running? pyjack.Server() starts a private one")
+            hint = ("; is jackd running? pyjack.Server() starts a private one"
+                    if status & JackServerFailed else "")
+            raise NotConnectedError(f"could not open client {name!r} on {where}: "
+                                    f"{status_text(status)} (status 0x{<int>status:x}){hint}")
         self._engine = rt_create(<uint32_t>depth)
         if self._engine == NULL:
             jack_client_close(self._client)
@@ -387,17 +389,32 @@ cdef class Client:
             raise Error(f"could not unregister port {full!r}")
         del self._ports[full]
 
+    cdef list _port_names(self, int direction):
+        cdef uint32_t room = rt_port_count(self._engine, direction) + 8
+        cdef uint32_t count
+        cdef char (*names)[320]
+        while True:
+            names = <char (*)[320]>PyMem_Malloc(room * 320)
+            if names == NULL:
+                raise MemoryError()
+            try:
+                with nogil:
+                    count = rt_port_names(self._engine, direction, names, room)
+                if count <= room:
+                    return [names[i].decode() for i in range(count)]
+            finally:
+                PyMem_Free(names)
+            room = count + 8
+
     @property
     def inports(self):
         """Full names of this client's input ports, in process() row order."""
-        return [n for n, p in self._ports.items()
-                if jack_port_flags(<jack_port_t *><size_t>p) & JackPortIsInput]
+        return self._port_names(RT_INPUT)
 
     @property
     def outports(self):
         """Full names of this client's output ports, in process() row order."""
-        return [n for n, p in self._ports.items()
-                if jack_port_flags(<jack_port_t *><size_t>p) & JackPortIsOutput]
+        return self._port_names(RT_OUTPUT)
 
     cdef jack_port_t *_port(self, name, str what="port") except NULL:
         cdef bytes bname = _encode(name, what)
