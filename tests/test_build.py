@@ -59,3 +59,17 @@ def test_demo_starts_its_own_server_when_none_runs():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "started a private dummy server" in done.stdout
+
+
+def test_missing_jack_headers_stop_the_build_with_one_clear_sentence(tmp_path):
+    empty = tmp_path / "no-pkgconfig"
+    empty.mkdir()
+    env = dict(os.environ, PKG_CONFIG_LIBDIR=str(empty), PKG_CONFIG_PATH="")
+    done = subprocess.run([sys.executable, "-m", "mesonbuild.mesonmain", "setup",
+                           str(tmp_path / "build"), str(ROOT)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode != 0
+    message = next(line for line in done.stdout.splitlines() if "ERROR:" in line)
+    for needed in ("libjack-jackd2-dev", "jack-audio-connection-kit-devel",
+                   "pipewire-jack-audio-connection-kit-devel"):
+        assert needed in message, message

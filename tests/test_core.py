@@ -482,12 +482,11 @@ def test_server_killed_while_process_waits(private_server):
         outcome = {}
 
         def wait():
-            started = time.monotonic()
             try:
                 client.process(np.zeros((0, 0), np.float32), big)
             except BaseException as exc:
                 outcome["exc"] = exc
-            outcome["at"] = time.monotonic() - started
+            outcome["at"] = time.monotonic()
 
         worker = threading.Thread(target=wait)
         worker.start()
@@ -497,7 +496,7 @@ def test_server_killed_while_process_waits(private_server):
         worker.join(10)
         assert not worker.is_alive()
         assert isinstance(outcome["exc"], pyjack.NotConnectedError), outcome
-        assert outcome["at"] - (killed - 0.5 - 0.01) < 0.5 + 2.0
+        assert outcome["at"] - killed < 2.0, outcome["at"] - killed
         assert client.stats.shutdown
         with pytest.raises(pyjack.NotConnectedError):
             client.get_ports()
