@@ -589,3 +589,31 @@ def test_process_does_not_grow_memory(make_client):
     total = sum(s.size_diff for s in grown)
     assert total < 1024, grown[:5]
     assert (client.stats.lost_in, client.stats.lost_out) == (0, 0)
+
+
+@pytest.mark.parametrize("how", ["close", "deactivate"])
+def test_close_or_deactivate_from_another_thread_wakes_process(make_client, how):
+    client = make_client(f"wake-{how}")
+    client.register_port("in", pyjack.IsInput)
+    client.activate()
+    timer = threading.Timer(0.3, getattr(client, how))
+    timer.start()
+    started = time.monotonic()
+    expected = pyjack.NotConnectedError if how == "close" else pyjack.UsageError
+    with pytest.raises(expected, match="closed" if how == "close" else "not active"):
+        client.process(np.zeros((0, 0), np.float32), np.zeros((1, 10 * RATE), np.float32))
+    timer.join()
+    assert time.monotonic() - started < 2
+
+
+def test_process_in_two_threads_at_once_is_refused(make_client):
+    client = make_client("twice")
+    client.register_port("in", pyjack.IsInput)
+    client.activate()
+    worker = threading.Thread(target=lambda: client.process(
+        np.zeros((0, 0), np.float32), np.zeros((1, RATE), np.float32), timeout=5))
+    worker.start()
+    time.sleep(0.2)
+    with pytest.raises(pyjack.UsageError, match="another thread"):
+        client.process(np.zeros((0, 0), np.float32), np.zeros((1, N), np.float32))
+    worker.join(10)

@@ -578,6 +578,8 @@ cdef class Client:
             raise OutputSyncError(
                 f"output ran dry for {lost} frames since the previous process() call{partial}; "
                 "this call's output was not queued")
+        if rc == RT_CLOSED:
+            raise NotConnectedError(f"client {self.name!r} was closed during process(){partial}")
         if rc == RT_INACTIVE:
             raise UsageError(f"client {self.name!r} is not active; call activate() first")
         if rc == RT_PORTS_CHANGED:
