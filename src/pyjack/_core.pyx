@@ -326,12 +326,14 @@ cdef class Client:
         if rt_is_active(self._engine):
             raise UsageError(f"client {self.name!r} is already active")
         cdef int rc
+        self._collect_counts()
         with nogil:
             rc = rt_activate(self._engine)
         if rc != RT_OK:
             self._check()
             raise UsageError(f"could not activate client {self.name!r}")
         self._reset_seen()
+        self._forget_activation_buffer_size()
 
     def deactivate(self):
         """Stop the real-time callback. Raises UsageError if not active."""
@@ -486,10 +488,20 @@ cdef class Client:
         return _name_list(names)
 
     def connect(self, source, destination):
-        """Connect an output port to an input port. Already connected is fine."""
+        """Connect an output port to an input port. Already connected is fine.
+
+        Raises UsageError for an unknown port, or for a port of this client
+        while the client is not active (JACK refuses that connection).
+        """
         self._check()
-        self._port(source, "source port")
-        self._port(destination, "destination port")
+        cdef jack_port_t *ports[2]
+        ports[0] = self._port(source, "source port")
+        ports[1] = self._port(destination, "destination port")
+        if not rt_is_active(self._engine):
+            for i, name in enumerate((source, destination)):
+                if jack_port_is_mine(self._client, ports[i]):
+                    raise UsageError(f"client {self.name!r} must be active to connect its own "
+                                     f"port {name!r}; call activate() first")
         cdef bytes bsrc = source.encode(), bdst = destination.encode()
         cdef const char *csrc = bsrc
         cdef const char *cdst = bdst
@@ -847,6 +859,18 @@ cdef class Client:
         if self._engine == NULL:
             return
         rt_take_event_counts(self._engine, counts)
+        for k in range(RT_EV_KINDS):
+            self._event_counts[k] += counts[k]
+            self._synth_counts[k] += counts[k]
+
+    cdef void _forget_activation_buffer_size(self) noexcept:
+        """JACK2 calls the buffer-size callback inside jack_activate() to tell
+        the size; that is no change, so it is not reported as one. Called
+        right after activation, with the counts from before it collected."""
+        cdef uint32_t counts[RT_EV_KINDS]
+        rt_take_event_counts(self._engine, counts)
+        if counts[RT_EV_BUFFER_SIZE] > 0:
+            counts[RT_EV_BUFFER_SIZE] -= 1
         for k in range(RT_EV_KINDS):
             self._event_counts[k] += counts[k]
             self._synth_counts[k] += counts[k]
