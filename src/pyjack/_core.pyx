@@ -3,6 +3,7 @@
 
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals, PyErr_Restore, PyErr_WriteUnraisable
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport strlen
@@ -245,9 +246,10 @@ cdef class Client:
                 client = jack_client_open(cname, <jack_options_t>options, &status)
         if client == NULL:
             where = f"JACK server {server!r}" if server is not None else "the JACK server"
-            raise NotConnectedError(
-                f"could not open client {name!r} on {where}: {status_text(status)} "
-                f"(status 0x{<int>status:x}); is jackd running? pyjack.Server() starts a private one")
+            hint = ("; is jackd running? pyjack.Server() starts a private one"
+                    if status & JackServerFailed else "")
+            raise NotConnectedError(f"could not open client {name!r} on {where}: "
+                                    f"{status_text(status)} (status 0x{<int>status:x}){hint}")
         if self._engine != NULL:
             # A closed engine from before detach(); nothing uses it any more.
             with nogil:
@@ -438,17 +440,32 @@ cdef class Client:
             raise Error(f"could not unregister port {full!r}")
         del self._ports[full]
 
+    cdef list _port_names(self, int direction):
+        cdef uint32_t room = rt_port_count(self._engine, direction) + 8
+        cdef uint32_t count
+        cdef char (*names)[320]
+        while True:
+            names = <char (*)[320]>PyMem_Malloc(room * 320)
+            if names == NULL:
+                raise MemoryError()
+            try:
+                with nogil:
+                    count = rt_port_names(self._engine, direction, names, room)
+                if count <= room:
+                    return [names[i].decode() for i in range(count)]
+            finally:
+                PyMem_Free(names)
+            room = count + 8
+
     @property
     def inports(self):
         """Full names of this client's input ports, in process() row order."""
-        return [n for n, p in self._ports.items()
-                if jack_port_flags(<jack_port_t *><size_t>p) & JackPortIsInput]
+        return self._port_names(RT_INPUT)
 
     @property
     def outports(self):
         """Full names of this client's output ports, in process() row order."""
-        return [n for n, p in self._ports.items()
-                if jack_port_flags(<jack_port_t *><size_t>p) & JackPortIsOutput]
+        return self._port_names(RT_OUTPUT)
 
     cdef jack_port_t *_port(self, name, str what="port") except NULL:
         cdef bytes bname = _encode(name, what)
@@ -622,6 +639,8 @@ cdef class Client:
             raise OutputSyncError(
                 f"output ran dry for {lost} frames since the previous process() call{partial}; "
                 "this call's output was not queued")
+        if rc == RT_CLOSED:
+            raise NotConnectedError(f"client {self.name!r} was closed during process(){partial}")
         if rc == RT_INACTIVE:
             raise UsageError(f"client {self.name!r} is not active; call activate() first")
         if rc == RT_PORTS_CHANGED:

@@ -17,8 +17,10 @@
  *    shared-memory copy of the graph.
  *
  * 3. Python threads call every other rt_* function, always outside the GIL
- *    for anything that waits. They serialise among themselves with e->lock,
- *    which the JACK threads never take. Waits are slices of at most the
+ *    for anything that waits. They serialise among themselves with two
+ *    mutexes that the JACK threads never take: ports_lock around port
+ *    changes and close (which talk to the server), lock around the tables,
+ *    rings and stream positions (held only for copies and table swaps). Waits are slices of at most the
  *    caller's wait_ms so that Python can answer Ctrl-C and timeouts.
  *
  * Data path: one jack_ringbuffer_t per port and direction, holding float32
@@ -81,7 +83,8 @@ struct rt_engine {
     int processing;
     int mlocked;
 
-    pthread_mutex_t lock;    /* Python threads only */
+    pthread_mutex_t ports_lock; /* Python threads only: port changes and close */
+    pthread_mutex_t lock;       /* Python threads only: tables, rings, positions */
     sem_t wake;              /* posted by the process thread for Python */
     atomic_int waiter;       /* a Python thread is about to wait on wake */
     atomic_int busy;         /* a Python thread is inside an exchange */
@@ -501,6 +504,7 @@ rt_engine *rt_create(uint32_t depth_frames)
     }
     jack_ringbuffer_mlock(e->events);
     memset(e->events->buf, 0, e->events->size);
+    pthread_mutex_init(&e->ports_lock, NULL);
     pthread_mutex_init(&e->lock, NULL);
     sem_init(&e->wake, 0, 0);
     sem_init(&e->event_wake, 0, 0);
@@ -540,9 +544,11 @@ static void free_port(rt_port *p)
 
 void rt_close(rt_engine *e)
 {
+    pthread_mutex_lock(&e->ports_lock);
     pthread_mutex_lock(&e->lock);
     if (atomic_exchange(&e->closed, 1)) {
         pthread_mutex_unlock(&e->lock);
+        pthread_mutex_unlock(&e->ports_lock);
         return;
     }
     sem_post(&e->wake);
@@ -562,6 +568,7 @@ void rt_close(rt_engine *e)
         free(t);
     }
     pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ports_lock);
 }
 
 void rt_destroy(rt_engine *e)
@@ -573,6 +580,7 @@ void rt_destroy(rt_engine *e)
     sem_destroy(&e->wake);
     sem_destroy(&e->event_wake);
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->ports_lock);
     free(e);
 }
 
@@ -668,37 +676,39 @@ static rt_table *table_with(rt_table *t, rt_port *add, rt_port *drop)
 jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flags, int *error)
 {
     int dir = (flags & JackPortIsInput) ? RT_INPUT : RT_OUTPUT;
-    pthread_mutex_lock(&e->lock);
+    /* The server round trip runs under ports_lock only, so process() in
+     * another thread keeps moving audio meanwhile. */
+    pthread_mutex_lock(&e->ports_lock);
     jack_port_t *port = NULL;
+    rt_port *p = NULL;
     *error = gone(e);
     if (*error != RT_OK)
         goto out;
-    rt_port *p = calloc(1, sizeof *p);
-    /* +1: a jack ring holds one byte less than its size. */
-    jack_ringbuffer_t *ring = p ? jack_ringbuffer_create(e->depth_bytes + 1) : NULL;
-    rt_table *fresh = NULL;
-    if (ring == NULL || (fresh = table_with(atomic_load(&e->tables[dir]), p, NULL)) == NULL) {
-        if (ring)
-            jack_ringbuffer_free(ring);
-        free(p);
-        free(fresh);
+    p = calloc(1, sizeof *p);
+    if (p != NULL)  /* +1: a jack ring holds one byte less than its size */
+        p->ring = jack_ringbuffer_create(e->depth_bytes + 1);
+    if (p == NULL || p->ring == NULL) {
         *error = RT_NOMEM;
         goto out;
     }
-    if (jack_ringbuffer_mlock(ring) != 0)
+    if (jack_ringbuffer_mlock(p->ring) != 0)
         e->mlocked = 0;
-    memset(ring->buf, 0, ring->size);  /* touch every page before use */
-    port = jack_port_register(e->client, name, JACK_DEFAULT_AUDIO_TYPE, flags, 0);
+    memset(p->ring->buf, 0, p->ring->size);  /* touch every page before use */
+    p->dir = dir;
+    p->port = port = jack_port_register(e->client, name, JACK_DEFAULT_AUDIO_TYPE, flags, 0);
     if (port == NULL) {
-        jack_ringbuffer_free(ring);
-        free(p);
-        free(fresh);
         *error = -1;
         goto out;
     }
-    p->port = port;
-    p->ring = ring;
-    p->dir = dir;
+    pthread_mutex_lock(&e->lock);
+    rt_table *fresh = table_with(atomic_load(&e->tables[dir]), p, NULL);
+    if (fresh == NULL) {
+        pthread_mutex_unlock(&e->lock);
+        jack_port_unregister(e->client, port);
+        port = NULL;
+        *error = RT_NOMEM;
+        goto out;
+    }
     if (atomic_load(&e->active)) {
         if (dir == RT_INPUT)
             atomic_store(&p->pending, 1);
@@ -708,41 +718,53 @@ jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flag
     rt_table *old;
     if (publish_table(e, dir, fresh, &old))
         free(old);
-out:
     pthread_mutex_unlock(&e->lock);
+    p = NULL;  /* the table owns it now */
+out:
+    if (p != NULL)
+        free_port(p);
+    pthread_mutex_unlock(&e->ports_lock);
     return port;
 }
 
 int rt_unregister_port(rt_engine *e, jack_port_t *port)
 {
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->ports_lock);
     int rc = gone(e);
+    rt_port *p = NULL;
+    rt_table *old = NULL;
+    int safe = 0;
     if (rc != RT_OK)
         goto out;
+    pthread_mutex_lock(&e->lock);
     rc = RT_NO_PORT;
     for (int dir = 0; dir < 2 && rc == RT_NO_PORT; dir++) {
         rt_table *t = atomic_load(&e->tables[dir]);
         for (uint32_t i = 0; t && i < t->count; i++) {
-            rt_port *p = t->ports[i];
-            if (p->port != port)
+            if (t->ports[i]->port != port)
                 continue;
-            rt_table *fresh = table_with(t, NULL, p);
+            rt_table *fresh = table_with(t, NULL, t->ports[i]);
             if (fresh == NULL) {
                 rc = RT_NOMEM;
                 break;
             }
-            rt_table *old;
-            int safe = publish_table(e, dir, fresh, &old);
-            rc = jack_port_unregister(e->client, port) == 0 ? RT_OK : -1;
-            if (safe) {
-                free(old);
-                free_port(p);
-            }
+            p = t->ports[i];
+            safe = publish_table(e, dir, fresh, &old);
+            rc = RT_OK;
             break;
         }
     }
-out:
     pthread_mutex_unlock(&e->lock);
+    if (rc == RT_OK) {
+        /* The process thread no longer sees the port: JACK may drop it. */
+        rc = jack_port_unregister(e->client, port) == 0 ? RT_OK : -1;
+        if (safe) {
+            free(old);
+            free_port(p);
+        }
+    }
+out:
+    pthread_mutex_unlock(&e->ports_lock);
     return rc;
 }
 
@@ -752,6 +774,17 @@ uint32_t rt_port_count(rt_engine *e, int dir)
     rt_table *t = atomic_load(&e->tables[dir]);
     uint32_t n = t ? t->count : 0;
     pthread_mutex_unlock(&e->lock);
+    return n;
+}
+
+uint32_t rt_port_names(rt_engine *e, int dir, char (*names)[RT_NAME_SIZE], uint32_t max)
+{
+    pthread_mutex_lock(&e->ports_lock);
+    rt_table *t = atomic_load(&e->tables[dir]);
+    uint32_t n = t ? t->count : 0;
+    for (uint32_t i = 0; i < n && i < max; i++)
+        copy_name(names[i], jack_port_name(t->ports[i]->port));
+    pthread_mutex_unlock(&e->ports_lock);
     return n;
 }
 

@@ -94,6 +94,9 @@ int rt_is_active(rt_engine *e);
 jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flags, int *error);
 int rt_unregister_port(rt_engine *e, jack_port_t *port);
 uint32_t rt_port_count(rt_engine *e, int dir);
+/* Full names of the ports of one direction in process() row order; returns
+ * the count, which may exceed max (then only max names were written). */
+uint32_t rt_port_names(rt_engine *e, int dir, char (*names)[RT_NAME_SIZE], uint32_t max);
 
 /* Move frames between the caller's arrays and the rings: input first, then
  * output. Waits up to wait_ms for data and space; *done counts the frames

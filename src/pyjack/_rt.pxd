@@ -71,6 +71,7 @@ cdef extern from "_rt.h" nogil:
     jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flags, int *error) noexcept
     int rt_unregister_port(rt_engine *e, jack_port_t *port) noexcept
     uint32_t rt_port_count(rt_engine *e, int dir) noexcept
+    uint32_t rt_port_names(rt_engine *e, int dir, char (*names)[320], uint32_t max) noexcept
     int rt_exchange_begin(rt_engine *e) noexcept
     int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *inp,
                     uint32_t nframes, uint32_t *done, int wait_ms) noexcept
