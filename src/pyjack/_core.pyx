@@ -935,19 +935,24 @@ cdef class Client:
                 events.append((ev.kind, ()))
         # Buffer size, sample rate and shutdown come only as counts: the
         # engine may see them on the process thread, where nothing is queued.
+        # Take them before making any Python object, so that no other thread
+        # can slip counts in between.
         self._collect_counts()
+        cdef bint resized = self._synth_counts[RT_EV_BUFFER_SIZE] > 0
+        cdef bint rerated = self._synth_counts[RT_EV_SAMPLE_RATE] > 0
+        cdef bint shut = self._synth_counts[RT_EV_SHUTDOWN] > 0
+        for k in range(RT_EV_KINDS):
+            self._synth_counts[k] = 0
         cdef rt_stats s
         rt_get_stats(self._engine, &s)
-        if self._synth_counts[RT_EV_BUFFER_SIZE]:
+        if resized:
             events.append((RT_EV_BUFFER_SIZE, (s.buffer_size,)))
-        if self._synth_counts[RT_EV_SAMPLE_RATE]:
+        if rerated:
             events.append((RT_EV_SAMPLE_RATE, (s.sample_rate,)))
-        if (self._synth_counts[RT_EV_SHUTDOWN] or s.shutdown) and not self._shutdown_dispatched:
+        if (shut or s.shutdown) and not self._shutdown_dispatched:
             self._shutdown_dispatched = True
             events.append((RT_EV_SHUTDOWN,
                            (rt_shutdown_reason(self._engine).decode(errors="replace"),)))
-        for k in range(RT_EV_KINDS):
-            self._synth_counts[k] = 0
         return events
 
     cdef int _dispatch_once(self, object stop) except -1:
