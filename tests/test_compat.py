@@ -36,6 +36,19 @@ def wait_for(predicate, timeout=5.0, what="condition"):
         time.sleep(0.01)
 
 
+def process_until(process, done, attempts=100):
+    """Call process() until done() holds, riding over sync errors a loaded
+    machine may cause; fail after `attempts` calls."""
+    for _ in range(attempts):
+        try:
+            process()
+        except (jack.InputSyncError, jack.OutputSyncError):
+            pass
+        if done():
+            return
+    pytest.fail(f"not done after {attempts} process() calls")
+
+
 def tool_env(server_name):
     return dict(os.environ, JACK_DEFAULT_SERVER=server_name, JACK_NO_START_SERVER="1")
 
@@ -220,11 +233,7 @@ def test_readme_input_sync_error_after_sleeping_1s(default_client, simple_client
     assert not np.isnan(input).any()  # the old data was delivered all the same
     assert jack.get_client().stats.lost_in > 0
     # The old data holds the sine of jack_simple_client once the connection took.
-    loudest = 0.0
-    for _ in range(jack.get_client().depth // N):
-        jack.process(output, input)
-        loudest = max(loudest, float(np.abs(input).max()))
-    assert loudest > 0.1
+    process_until(lambda: jack.process(output, input), lambda: np.abs(input).max() > 0.1)
 
 
 def test_readme_check_events_after_a_connection(default_client):
@@ -286,9 +295,8 @@ def test_client_detach_attach_and_process_again(make_client):
     client.connect(out, inp)
     block = np.full((1, 1024), 0.25, np.float32)
     heard = np.zeros((1, 1024), np.float32)
-    for _ in range(6):
-        client.process(block, heard, timeout=10)
-    assert heard.max() == pytest.approx(0.25)
+    process_until(lambda: client.process(block, heard, timeout=10),
+                  lambda: np.all(heard == np.float32(0.25)))
 
 
 def test_module_detach_then_attach_does_not_touch_stdin(default_client, jack_server):
@@ -306,9 +314,7 @@ def test_module_detach_then_attach_does_not_touch_stdin(default_client, jack_ser
             jack.connect("again:out_1", "again:in_1")
             block = np.full((1, PERIOD), 0.5, np.float32)
             heard = np.zeros((1, PERIOD), np.float32)
-            for _ in range(8):
-                jack.process(block, heard)
-            assert np.all(heard == 0.5), round_
+            process_until(lambda: jack.process(block, heard), lambda: np.all(heard == 0.5))
             jack.detach()
         assert len(os.read(read_end, 8192)) == 4096  # nothing of stdin was consumed
     finally:
@@ -418,14 +424,8 @@ def test_more_than_256_ports(make_client):
     output = np.arange(300, dtype=np.float32)[:, None] * np.ones((1, 256), np.float32)
     heard = np.zeros((300, 256), np.float32)
     wanted = np.arange(300, dtype=np.float32)
-    for _ in range(100):
-        try:
-            client.process(output, heard, timeout=10)
-        except jack.InputSyncError:
-            pass  # the ring overflowed while we were connecting
-        if np.array_equal(heard[:, -1], wanted):
-            break
-    assert np.array_equal(heard[:, -1], wanted)
+    process_until(lambda: client.process(output, heard, timeout=10),
+                  lambda: np.array_equal(heard[:, -1], wanted))
 
 
 def test_float64_is_not_taken_for_float32(default_client):
@@ -511,14 +511,22 @@ def showtime(server_name):
     """The state and frame in the last complete line jack_showtime prints."""
     process = subprocess.Popen(["jack_showtime"], env=tool_env(server_name),
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    time.sleep(0.3)
-    process.terminate()
-    out, _ = process.communicate(timeout=10)
-    lines = [line for line in out.splitlines() if line.startswith("frame =") and "state:" in line]
-    last = lines[-2] if len(lines) > 1 else lines[-1]  # the very last may be cut off
-    frame = int(last.split()[2])
-    state = last.split("state:")[1].split()[0]
-    return state, frame
+    timer = threading.Timer(10, process.kill)  # readline() must not wait forever
+    timer.start()
+    try:
+        lines = []
+        while len(lines) < 3:
+            line = process.stdout.readline()
+            if not line:
+                pytest.fail("jack_showtime printed no position")
+            if line.startswith("frame =") and "state:" in line:
+                lines.append(line)
+    finally:
+        timer.cancel()
+        process.kill()
+        process.communicate()
+    last = lines[-1]
+    return last.split("state:")[1].split()[0], int(last.split()[2])
 
 
 def test_transport_set_by_pyjack_is_what_jack_showtime_prints(default_client, jack_server,
@@ -780,7 +788,14 @@ def test_none_refcount_unchanged_by_process(default_client):
     jack.register_port("in_1", jack.IsInput)
     jack.activate()
     one_frame, no_output = np.zeros((1, 1), np.float32), np.zeros((0, 1), np.float32)
-    assert_none_refcount_kept(lambda: jack.process(no_output, one_frame))
+
+    def take_one_frame():
+        try:
+            return jack.process(no_output, one_frame)
+        except jack.InputSyncError:
+            return None  # a stall on a loaded machine: the frame came all the same
+
+    assert_none_refcount_kept(take_one_frame)
 
 
 @pytest.mark.slow
