@@ -62,7 +62,7 @@ def jack_transport(server_name, commands):
 
 @pytest.fixture
 def default_client(jack_server):
-    """The module-level API against the session server; detached afterwards."""
+    """The module-level API against the shared test server; detached afterwards."""
     jack.detach()
     yield jack
     jack.detach()
@@ -70,7 +70,7 @@ def default_client(jack_server):
 
 @pytest.fixture
 def simple_client(jack_server):
-    """jack_simple_client running on the session server; yields its output port names."""
+    """jack_simple_client running on the shared test server; yields its output port names."""
     process = subprocess.Popen(["jack_simple_client"], env=tool_env(jack_server.name),
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -90,7 +90,7 @@ def pyjack_probe(server):
 
 @pytest.fixture
 def stopped_transport(jack_server):
-    """Leave the session server's transport stopped at 0 whatever the test did."""
+    """Leave the shared test server's transport stopped at 0 whatever the test did."""
     yield
     with pyjack_probe(jack_server) as probe:
         probe.transport_stop()
@@ -531,7 +531,7 @@ def showtime(server_name):
 
 def test_transport_set_by_pyjack_is_what_jack_showtime_prints(default_client, jack_server,
                                                                stopped_transport):
-    jack.attach("leader")
+    jack.attach("driver")
     jack.set_sync_timeout(2_000_000)
     jack.transport_locate(96000)
     wait_for(lambda: jack.get_current_transport_frame() == 96000, what="locate")
