@@ -297,13 +297,17 @@ cdef class Client:
     # -- lifetime ---------------------------------------------------------
 
     def close(self):
-        """Deactivate and close the client. Safe to call more than once."""
-        self._stop_dispatcher(True)
+        """Deactivate and close the client. Safe to call more than once.
+
+        Waits for a running event callback to return (unless called from one).
+        """
+        self._stop_dispatcher(False)
         if self._engine != NULL and self._client != NULL:
             with nogil:
-                rt_close(self._engine)
+                rt_close(self._engine)  # also wakes the dispatcher
         self._client = NULL
         self._ports.clear()
+        self._stop_dispatcher(True)
 
     @property
     def closed(self):
