@@ -407,12 +407,17 @@ static int mode_calls(void)
             t_call[done] = now() - t0;
         }
     }
-    /* The memcpy every exchange must do: in and out, every channel. */
-    float *src = calloc((size_t)channels * block, sizeof(float)), *dst = calloc((size_t)channels * block, sizeof(float));
+    /* The memcpy every exchange must do: one row in and one row out per
+     * channel (row by row, as the rings are per channel). */
+    size_t row = block * sizeof(float);
+    char *src = calloc(channels, row), *dst = calloc(channels, row);
+    memset(src, 1, channels * row);
     for (int i = 0; i < calls; i++) {
         double t0 = now();
-        memcpy(dst, src, (size_t)channels * block * sizeof(float));
-        memcpy(src, dst, (size_t)channels * block * sizeof(float));
+        for (int c = 0; c < channels; c++)
+            memcpy(dst + c * row, src + c * row, row);
+        for (int c = 0; c < channels; c++)
+            memcpy(src + c * row, dst + c * row, row);
         t_copy[i] = now() - t0;
     }
     printf("{\"call\": %.9f, \"memcpy\": %.9f, \"calls\": %d, \"lost_in\": %llu, \"lost_out\": %llu}\n",
