@@ -181,7 +181,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
                              "JACK-Client: callback body only (a lower bound)")
             rows.append(row)
             rows.append(Row("Per-call cost", setting, "time beyond memcpy (us)", beyond))
-            rows.append(Row("Per-call cost", setting, "bytes allocated per call", allocated,
+            rows.append(Row("Per-call cost", setting, "bytes allocated per call (peak)", allocated,
                             target="pyjack 0", met=allocated["pyjack"] == 0))
             lost = sum(r["lost"] for r in results.values())
             if lost:
