@@ -72,13 +72,15 @@ def worker_pyjack(o: dict) -> None:
     client.process(first, np.empty_like(first), timeout=10)
     a = np.zeros((channels, BLOCK), np.float32)
     b = np.zeros_like(a)
-    burst = int(PAUSE * RATE / BLOCK) - 2  # fewer calls than frames gathered
 
     def in_bursts(count: int, one_call) -> list:
         results = []
         while len(results) < count:
             time.sleep(PAUSE)
-            for _ in range(min(burst, count - len(results))):
+            # As many calls as there are blocks of input waiting: none waits,
+            # and output stays half a ring ahead.
+            waiting = (client.stats.frames_in - client.input_position) // BLOCK
+            for _ in range(min(waiting, count - len(results))):
                 results.append(one_call())
         return results
 

@@ -379,13 +379,11 @@ static int mode_calls(void)
     size_t block = (size_t)option("block", 256), depth = (size_t)option("depth", 65536);
     size_t lead = depth / 2;
     double pause = option("pause", 0.3);
-    int rate;
     if (calls > MAX_TIMINGS)
         calls = MAX_TIMINGS;
     B.buffer = calloc((size_t)channels * lead, sizeof(float));
     double *t_call = calloc(calls, sizeof(double)), *t_copy = calloc(calls, sizeof(double));
     open_client("cclient", channels, depth);
-    rate = jack_get_sample_rate(B.client);
     start();
     ready();
     /* Output lead of half a ring; then rounds: let input gather, then time
@@ -395,10 +393,11 @@ static int mode_calls(void)
     take_input(lead);
     queue_output(lead);
     int done = 0;
-    int per_round = (int)(pause * rate / block) - 2;
     while (done < calls) {
         usleep((useconds_t)(pause * 1e6));
-        for (int i = 0; i < per_round && done < calls; i++, done++) {
+        /* As many exchanges as there are blocks of input waiting. */
+        int waiting = (int)(jack_ringbuffer_read_space(B.in_ring[0]) / sizeof(float) / block);
+        for (int i = 0; i < waiting && done < calls; i++, done++) {
             double t0 = now();
             if (!wait_exchange(block))
                 return 1;
