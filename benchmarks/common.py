@@ -68,8 +68,9 @@ class Worker:
     """A client in a process of its own, talking in lines on stdout."""
 
     def __init__(self, command: list[str], server_name: str, stdin: bool = False):
+        # numpy's BLAS threads are never used here; started, they only spin.
         env = dict(os.environ, JACK_DEFAULT_SERVER=server_name, JACK_NO_START_SERVER="1",
-                   PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1", OPENBLAS_NUM_THREADS="1")
         self.command = command
         self.errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen(command, env=env, text=True, stdout=subprocess.PIPE,
