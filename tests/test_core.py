@@ -624,3 +624,11 @@ def test_process_in_two_threads_at_once_is_refused(make_client):
     with pytest.raises(pyjack.UsageError, match="another thread"):
         client.process(np.zeros((0, 0), np.float32), np.zeros((1, N), np.float32))
     worker.join(10)
+
+
+def test_realtime_server_option():
+    with pyjack.Server(realtime=True) as server:
+        assert "realtime mode" in server.log() and "no-realtime" not in " ".join(
+            server.process.args)
+        with pyjack.Client("rt", server=server.name) as client:
+            assert client.samplerate == RATE
