@@ -238,11 +238,16 @@ def print_rows(title: str, rows: list[Row]) -> None:
     sys.stdout.flush()
 
 
+# Set by run_all.py --realtime: JACK's threads get real-time priority, as on a
+# studio machine, instead of competing with everything else for the CPU.
+REALTIME = False
+
+
 def private_server(rate: int, period: int, attempts: int = 30):
     """A started pyjack.Server; waits while the machine runs too many servers."""
     import pyjack
     for attempt in range(attempts):
-        server = pyjack.Server(rate=rate, period=period)
+        server = pyjack.Server(rate=rate, period=period, realtime=REALTIME)
         try:
             return server.start()
         except pyjack.Error as error:

@@ -23,6 +23,7 @@ import bench_cpu
 import bench_freewheel
 import bench_gil
 import bench_latency
+import common
 from common import CLIENTS, HERE, Row, build_c_client, fmt, have_jack_client, print_rows
 
 BENCHMARKS = {
@@ -65,7 +66,7 @@ def machine() -> dict:
     return {
         "cpu": f"{os.cpu_count()} cores, {model}",
         "os": system,
-        "jack": f"{jack} (dummy backend, --no-realtime)",
+        "jack": f"{jack} (dummy backend, {'real-time priority' if common.REALTIME else '--no-realtime'})",
         "python": f"Python {platform.python_version()}, " + ", ".join(versions),
         "date": datetime.date.today().isoformat(),
     }
@@ -146,13 +147,16 @@ def main() -> int:
                         help="where results.md and results.png go (default: benchmarks/)")
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append",
                         help="run just this benchmark (may be repeated)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="run the private jackd with real-time priority (jackd -R)")
     args = parser.parse_args()
+    common.REALTIME = args.realtime
     cclient = build_c_client()
     jack_client = have_jack_client()
     if not jack_client:
         print("JACK-Client is not installed (pip install JACK-Client, or the bench extra): "
               "its column stays empty", file=sys.stderr)
-    about = machine()
+    about = machine()  # after REALTIME is set: it names the server's mode
     print(f"{about['date']}: {about['cpu']}; {about['os']}; {about['jack']}; {about['python']}")
     rows: list[Row] = []
     started = time.monotonic()
