@@ -30,3 +30,12 @@ __all__ = [
     "IsPhysical", "IsTerminal", "NotConnectedError", "OutputSyncError", "Server", "Stats",
     "TimeoutError", "UsageError", "__version__", "server_running", "status_text",
 ]
+
+# Jupyter and scripts: rec(), play(), playrec() on default clients, and streams.
+from ._play import Status, get_status, measure_latency, play, playrec, rec, stop, wait  # noqa: E402
+from ._stream import Stream, default_server  # noqa: E402
+
+__all__ += [
+    "Status", "Stream", "default_server", "get_status", "measure_latency", "play", "playrec",
+    "rec", "stop", "wait",
+]
