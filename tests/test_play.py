@@ -64,6 +64,19 @@ def noise(frames, channels=1, seed=0, level=0.5):
     return np.random.default_rng(seed).uniform(-level, level, (frames, channels)).astype(np.float32)
 
 
+def clean_playrec(data, tries=5, **options):
+    """playrec() until a call has nothing lost, skipped or (through jack_thru,
+    which we cannot watch) any xrun; a loaded machine may spoil a few."""
+    external = not options.get("loopback")
+    for attempt in range(tries):
+        y = pyjack.playrec(data, blocking=True, progress=False, **options)
+        status = pyjack.get_status()
+        assert status.error is None
+        if status.ok and not (external and status.xruns):
+            return y, status
+    pytest.fail(f"{tries} calls in a row had losses or xruns: {status}")
+
+
 def server_time():
     return _play._engine().ins.client.frame_time
 
@@ -79,9 +92,9 @@ def test_twenty_playrecs_through_a_loopback_are_bit_exact_with_one_latency(thru)
                            blocking=True, progress=False)
         status = pyjack.get_status()
         assert status.error is None and status.frames_recorded == len(x)
-        if not status.ok:
-            # An xrun (a loaded machine) may make JACK skip a cycle: the status says
-            # so, and such a call proves nothing either way.
+        if not status.ok or status.xruns:
+            # In an xrun (a loaded machine) JACK may skip a cycle of jack_thru or of
+            # ours: the status says so, and such a call proves nothing either way.
             spoiled += 1
             assert spoiled <= 20, f"{spoiled} calls had xruns or lost frames"
             continue
@@ -117,7 +130,7 @@ def delay_line_playrecs(delay):
         finally:
             stop.set()
             worker.join(10)
-        clean = not (line.lost_in or line.lost_out or line.xruns)
+        clean = not (line.lost_in or line.lost_out or line.skipped)
     if not (clean and first.ok and second.ok):
         return None
     return x, y, first, unaligned, second
@@ -136,7 +149,7 @@ def test_playrec_aligns_a_known_delay_exactly(jack_server):
     x, y, first, unaligned, second = result
     assert first.latency == delay and first.latency_source == "measured"
     assert np.array_equal(y, x)
-    assert second.latency == delay and second.latency_source == "cached"
+    assert second.latency == delay  # kept from the first call unless an xrun spoiled it
     assert np.array_equal(unaligned[delay:], x[:-delay])
     assert not unaligned[:delay].any()
 
@@ -144,25 +157,26 @@ def test_playrec_aligns_a_known_delay_exactly(jack_server):
 def test_playrec_with_a_given_latency_and_into_out(thru):
     x = noise(RATE // 4, channels=2, seed=3)
     out = np.full((len(x), 2), np.nan, np.float32)
-    y = pyjack.playrec(x, outputs=["jack_thru:input_1", "jack_thru:input_2"],
-                       inputs="jack_thru:output_[12]$", out=out, latency=0, blocking=True)
+    y, status = clean_playrec(x, outputs=["jack_thru:input_1", "jack_thru:input_2"],
+                              inputs="jack_thru:output_[12]$", out=out, latency=0)
     assert y is out
-    assert pyjack.get_status().latency_source == "given"
+    assert status.latency_source == "given"
     assert np.array_equal(out, x)
 
 
 def test_loopback_and_measure_latency():
     assert pyjack.measure_latency(loopback=True, channels=2) == 0
     x = noise(RATE // 4, channels=2, seed=4)
-    assert np.array_equal(pyjack.playrec(x, loopback=True, blocking=True), x)
-    assert pyjack.get_status().latency_source == "cached"
+    y, status = clean_playrec(x, loopback=True)
+    assert np.array_equal(y, x)
+    assert status.latency == 0 and status.latency_source == "cached"
 
 
 def test_a_steady_tone_cannot_tell_the_latency(jack_server):
     tone = np.sin(2 * np.pi * 1000 * np.arange(RATE // 4) / RATE).astype(np.float32)
     with pytest.warns(RuntimeWarning, match="could not tell the latency"):
-        y = pyjack.playrec(tone, loopback=True, latency="measure", blocking=True)
-    assert pyjack.get_status().latency is None
+        y, status = clean_playrec(tone, loopback=True, latency="measure")
+    assert status.latency is None
     assert np.array_equal(y, tone[:, None])  # still recorded from the first frame played
     with pytest.warns(RuntimeWarning, match="could not tell the latency"):
         pyjack.playrec(tone, outputs="system:playback_1", inputs="system:capture_1",
@@ -317,7 +331,7 @@ def reset_peak_rss():
 
 
 @pytest.mark.slow
-def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(thru, tmp_path):
+def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(jack_server, tmp_path):
     sf = pytest.importorskip("soundfile")
     seconds, channels = 60, 2
     stop = threading.Event()
@@ -351,14 +365,13 @@ def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(thru, tmp_path
     info = sf.info(str(taken))
     assert (info.frames, info.channels, info.format) == (seconds * RATE, channels, "FLAC")
 
-    pyjack.playrec(noise(RATE // 4, channels), outputs="jack_thru:input_[12]$",
-                   inputs="jack_thru:output_[12]$", blocking=True)  # warm up, find the latency
-    for attempt in range(3):  # an xrun may make jack_thru skip a cycle: try again
+    pyjack.playrec(noise(RATE // 4, channels), loopback=True, blocking=True)  # warm up
+    for attempt in range(3):  # in an xrun JACK may skip a cycle of ours: try again
         gc.collect()
         base = rss_kib()
         reset_peak_rss()
-        pyjack.playrec(taken, outputs="jack_thru:input_[12]$", inputs="jack_thru:output_[12]$",
-                       file=back, subtype="FLOAT", blocking=True, progress=False)
+        pyjack.playrec(taken, loopback=True, file=back, subtype="FLOAT", blocking=True,
+                       progress=False)
         growth_play = peak_rss_kib() - base
         status = pyjack.get_status()
         assert status.error is None and status.frames_recorded == seconds * RATE, status
@@ -381,13 +394,12 @@ def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(thru, tmp_path
     assert compared == seconds * RATE
 
 
-def test_play_and_rec_with_short_files(thru, tmp_path):
+def test_play_and_rec_with_short_files(jack_server, tmp_path):
     sf = pytest.importorskip("soundfile")
     x = noise(RATE // 2, channels=2, seed=9)
     path = tmp_path / "x.wav"
     sf.write(str(path), x, RATE, subtype="FLOAT")
-    y = pyjack.playrec(path, outputs="jack_thru:input_[12]$", inputs="jack_thru:output_[12]$",
-                       blocking=True)
+    y, _ = clean_playrec(path, loopback=True)
     assert np.array_equal(y, x)
     pyjack.play(str(path), outputs="system:playback_[12]$", blocking=True)
     assert pyjack.get_status().frames_played == len(x)
@@ -450,26 +462,30 @@ def test_without_a_server_a_private_dummy_server_is_started_and_stopped(tmp_path
 
 # -- Stream ------------------------------------------------------------------------------------
 
-def test_stream_read_write_and_frames_available(thru):
-    with pyjack.Stream(inputs="jack_thru:output_1$", outputs="jack_thru:input_1$",
-                       name="rw", latency=2048) as s:
-        assert s.channels == (1, 1) and s.latency == 2048
-        x = noise(RATE // 4, seed=10)
-        assert s.write_available > len(x)
-        s.write(x)
-        y = s.read(len(x))
-        assert y.shape == (len(x), 1) and y.dtype == np.float32
-        assert np.array_equal(y[2048:], x[:-2048]) and not y[:2048].any()
-        time.sleep(0.1)
-        assert s.read_available > 0
-        assert isinstance(s.last_read_time, int)
-        out = np.empty((100, 1), np.float32)
-        assert s.read(100, out=out) is out
-        with pytest.raises(TypeError, match="float32"):
-            s.read(100, out=np.empty((100, 1)))
-        with pytest.raises(ValueError, match="channel"):
-            s.write(np.zeros((10, 2), np.float32))
-        assert s.lost_in == 0
+def test_stream_read_write_and_frames_available(jack_server):
+    for attempt in range(5):
+        # The stream's output feeds its own input: only our clients in the path.
+        with pyjack.Stream(inputs=1, outputs="rw-in:in_1$", name="rw", latency=2048) as s:
+            assert s.channels == (1, 1) and s.latency == 2048
+            x = noise(RATE // 4, seed=10)
+            assert s.write_available > len(x)
+            s.write(x)
+            y = s.read(len(x))
+            assert y.shape == (len(x), 1) and y.dtype == np.float32
+            time.sleep(0.1)
+            assert s.read_available > 0
+            assert isinstance(s.last_read_time, int)
+            out = np.empty((100, 1), np.float32)
+            assert s.read(100, out=out) is out
+            with pytest.raises(TypeError, match="float32"):
+                s.read(100, out=np.empty((100, 1)))
+            with pytest.raises(ValueError, match="channel"):
+                s.write(np.zeros((10, 2), np.float32))
+            if not (s.lost_in or s.skipped):
+                break
+    else:
+        pytest.fail("five streams in a row had losses or xruns")
+    assert np.array_equal(y[2048:], x[:-2048]) and not y[:2048].any()
 
 
 def test_stream_one_direction_only(jack_server):

@@ -56,6 +56,8 @@ class Status:
         frames delivered to the result (after alignment, for playrec).
     lost_in: input frames dropped because Python fell behind.
     lost_out: output frames played as silence because Python fell behind.
+    skipped: frames of JACK cycles our clients missed (in an xrun JACK may
+        not run a client for a cycle), so later frames are off by that much.
     xruns: xruns the server reported during the call.
     latency: playrec's round-trip latency in frames: from the moment a played
         frame left our output port to the moment it arrived at our input
@@ -67,9 +69,11 @@ class Status:
     stopped: stop() ended the call early.
     error: the exception that ended a background call, if any.
 
-    A status is true when nothing was lost, no xrun happened and no error.
-    In an xrun JACK may skip a client's cycle, so the frames of that call are
-    not to be trusted to the sample.
+    A status is true when nothing was lost or skipped and no error happened:
+    then every frame of our clients is where its position says, to the
+    sample. An xrun may also make another client in the path (a loopback
+    client, say) miss a cycle, which pyjack cannot see: where that matters,
+    check xruns == 0 too.
     """
 
     kind: str = ""
@@ -78,6 +82,7 @@ class Status:
     frames_recorded: int = 0
     lost_in: int = 0
     lost_out: int = 0
+    skipped: int = 0
     xruns: int = 0
     latency: int | None = None
     latency_source: str | None = None
@@ -87,8 +92,8 @@ class Status:
 
     @property
     def ok(self) -> bool:
-        """No frame was lost, no xrun happened and no error."""
-        return not self.lost_in and not self.lost_out and not self.xruns and self.error is None
+        """No frame was lost or skipped and no error happened."""
+        return not (self.lost_in or self.lost_out or self.skipped) and self.error is None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -168,16 +173,17 @@ class _Call:
             return self.final
         lost_in = sum(side.lost() for side in self.sides if side.is_input)
         lost_out = sum(side.lost() for side in self.sides if not side.is_input)
+        skipped = sum(side.skipped() for side in self.sides)
         xruns = max((side.xruns() for side in self.sides), default=0)
-        return lost_in, lost_out, xruns
+        return lost_in, lost_out, skipped, xruns
 
     def status(self) -> Status:
         try:
-            lost_in, lost_out, xruns = self.counters()
+            lost_in, lost_out, skipped, xruns = self.counters()
         except NotConnectedError:
-            lost_in = lost_out = xruns = 0
+            lost_in = lost_out = skipped = xruns = 0
         return Status(self.kind, not self.done.is_set(), self.frames_played, self.frames_recorded,
-                      lost_in, lost_out, xruns, self.latency, self.latency_source, self.start_time,
+                      lost_in, lost_out, skipped, xruns, self.latency, self.latency_source, self.start_time,
                       self.stopped, self.error)
 
     def taken(self):
@@ -199,7 +205,7 @@ class _Call:
             try:
                 self.final = self.counters()
             except NotConnectedError:
-                self.final = (0, 0, 0)
+                self.final = (0, 0, 0, 0)
             self.done.set()
 
     def launch(self, body) -> None:
@@ -559,6 +565,7 @@ def _rec(call, ins, frames, sources, sink, chunk, bar):
         return
     start = first_cycle_after(ins, connected)
     call.start_time = ins.time_of(start)
+    ins.mark()
     while ins.position < start:
         target = sink.scratch(min(chunk, start - ins.position))
         if not ins.exchange(target.T, call.should_stop):
@@ -637,6 +644,7 @@ def _note_start(call, outs: Side, period: int) -> None:
     # Read after a few cycles: the stamp of a client's first cycle can be stale.
     if call.start_time is None and outs.moved() >= 2 * period:
         call.start_time = outs.time_of(0)
+        outs.mark()
 
 
 def _play(call, outs, source, dests, chunk, bar):
@@ -845,6 +853,8 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
                 time.sleep(0.001)
                 continue
             call.start_time = outs.time_of(0)
+            outs.mark()
+            ins.mark()
         position = ins.position
         if measuring:
             if position < zero:
@@ -865,7 +875,7 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
                     call.latency, call.latency_source = lag, "measured"
                     if not any(call.counters()):
                         # Only a clean measurement is kept: in an xrun JACK may
-                        # skip a client's cycle, which shifts its stream.
+                        # skip a cycle of any client in the path.
                         _latencies[routing] = lag
                 offset = lag if (align and lag is not None) else 0
                 kept = pending[offset:offset + min(frames, window - offset)]
@@ -913,7 +923,7 @@ def measure_latency(*, inputs=None, outputs=None, loopback=False, channels=1, se
             playrec(noise, inputs=inputs, outputs=outputs, loopback=loopback, latency="measure",
                     max_latency=max_latency, blocking=True, progress=False)
         status = get_status()
-        if status.ok:
+        if status.ok and not status.xruns:
             break
     if status.latency is None:
         raise Error("the noise played did not come back through the inputs: check the routing "

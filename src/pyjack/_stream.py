@@ -137,6 +137,7 @@ class Side:
         self.flag = flag
         self._none = np.zeros((0, 1), np.float32)
         self._moved0 = self._lost0 = self._xruns0 = 0
+        self._mark = None
 
     @property
     def ports(self) -> list:
@@ -158,6 +159,7 @@ class Side:
         self._moved0 = stats.frames_in if self.is_input else stats.frames_out
         self._lost0 = stats.lost_in if self.is_input else stats.lost_out
         self._xruns0 = stats.xruns
+        self._mark = None
         self.client.activate()
 
     def stop(self) -> None:
@@ -179,6 +181,24 @@ class Side:
 
     def xruns(self) -> int:
         return self.client.stats.xruns - self._xruns0
+
+    def mark(self) -> None:
+        """Note where stream position 0 lies on JACK's frame clock now."""
+        self._mark = (self.time_of(0), self.lost())
+
+    def skipped(self) -> int:
+        """Frames by which the stream slipped on JACK's clock since mark(),
+        beyond the frames counted as lost: cycles JACK did not run this
+        client for (in an xrun), or a jump of the clock. Either way the
+        frames since are not where their positions say."""
+        if self._mark is None or self._mark[0] is None:
+            return 0
+        drift = time_diff(self.time_of(0), self._mark[0])
+        if drift < 0:
+            return -drift  # the clock jumped back
+        # Lost frames shift the stream too, once it moves again; while it is
+        # still starved they are counted but not yet shifted.
+        return max(0, drift - (self.lost() - self._mark[1]))
 
     @property
     def position(self) -> int:
@@ -457,6 +477,9 @@ class Stream:
                 self._skip_to(self._ready_position(ins))
             if ins is not None and outs is not None and self.latency is not None:
                 self._line_up()
+            for side in (ins, outs):
+                if side is not None:
+                    side.mark()
         except BaseException:
             self.stop()
             raise
@@ -541,6 +564,13 @@ class Stream:
     def lost_out(self) -> int:
         """Output frames played as silence since start() because writing fell behind."""
         return self._outs.lost() if self._outs else 0
+
+    @property
+    def skipped(self) -> int:
+        """Frames by which the stream slipped on JACK's clock since start(),
+        beyond those counted as lost: cycles JACK did not run the stream's
+        clients for, in an xrun. While it is 0, latency holds to the frame."""
+        return sum(side.skipped() for side in (self._ins, self._outs) if side is not None)
 
     @property
     def xruns(self) -> int:
