@@ -1,8 +1,8 @@
 """rec(), play(), playrec(), wait(), stop(), get_status() and Stream against a real jackd."""
 
 import gc
+import json
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -317,81 +317,109 @@ def test_a_background_error_is_raised_by_wait(tmp_path):
 
 # -- sound files ------------------------------------------------------------------------
 
-def peak_rss_kib():
-    return int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
+SIXTY_SECONDS = r"""
+import gc, json, re, sys, threading, warnings
+import numpy as np, soundfile as sf, pyjack
+
+RATE, SECONDS, CHANNELS = 48000, 60, 2
+folder = sys.argv[1]
+taken, back = folder + "/take.flac", folder + "/back.wav"
 
 
-def rss_kib():
-    return int(re.search(r"VmRSS:\s+(\d+)", open("/proc/self/status").read()).group(1))
+def rss(field):
+    return int(re.search(field + r":\s+(\d+)", open("/proc/self/status").read()).group(1))
 
 
-def reset_peak_rss():
+def reset_peak():
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
 
 
-@pytest.mark.slow
-def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(jack_server, tmp_path):
-    sf = pytest.importorskip("soundfile")
-    seconds, channels = 60, 2
-    stop = threading.Event()
+def measured(call):
+    gc.collect()
+    base = rss("VmRSS")
+    reset_peak()
+    call()
+    return rss("VmHWM") - base
 
-    def source(stream):
-        rng = np.random.default_rng(8)
-        for _, outblock in stream.blocks(4096):
-            rng.random(dtype=np.float32, out=outblock)
-            outblock -= 0.5
-            if stop.is_set():
-                break
 
-    taken = tmp_path / "take.flac"
-    back = tmp_path / "back.wav"
-    with pyjack.Stream(outputs=channels, name="noise") as generator:
+stop = threading.Event()
+
+
+def source(stream):
+    rng = np.random.default_rng(8)
+    for _, outblock in stream.blocks(4096):
+        rng.random(dtype=np.float32, out=outblock)
+        outblock -= 0.5
+        if stop.is_set():
+            break
+
+
+result = {}
+with pyjack.Server(rate=RATE, period=2048) as server:
+    import os
+    os.environ["JACK_DEFAULT_SERVER"] = server.name
+    with pyjack.Stream(outputs=CHANNELS, name="noise") as generator:
         worker = threading.Thread(target=source, args=(generator,))
         worker.start()
         try:
             pyjack.rec(RATE // 10, inputs="noise-out:out_[12]$", blocking=True)  # warm up
-            gc.collect()
-            base = rss_kib()
-            reset_peak_rss()
-            pyjack.rec(seconds * RATE, inputs="noise-out:out_[12]$", file=taken, blocking=True,
-                       progress=False)
-            growth_rec = peak_rss_kib() - base
+            result["rec_growth"] = measured(lambda: pyjack.rec(
+                SECONDS * RATE, inputs="noise-out:out_[12]$", file=taken, blocking=True,
+                progress=False))
         finally:
             stop.set()
             worker.join(10)
     status = pyjack.get_status()
-    assert status.error is None and status.frames_recorded == seconds * RATE
-    info = sf.info(str(taken))
-    assert (info.frames, info.channels, info.format) == (seconds * RATE, channels, "FLAC")
+    result["rec_status"] = repr(status)
+    result["rec_frames"] = status.frames_recorded
+    info = sf.info(taken)
+    result["file"] = [info.frames, info.channels, info.format]
 
-    pyjack.playrec(noise(RATE // 4, channels), loopback=True, blocking=True)  # warm up
+    warm = np.random.default_rng(9).uniform(-0.5, 0.5, (RATE // 4, CHANNELS)).astype(np.float32)
+    pyjack.playrec(warm, loopback=True, blocking=True)  # warm up, find the latency
+    result["tries"] = 0
     for attempt in range(3):  # in an xrun JACK may skip a cycle of ours: try again
-        gc.collect()
-        base = rss_kib()
-        reset_peak_rss()
-        pyjack.playrec(taken, loopback=True, file=back, subtype="FLOAT", blocking=True,
-                       progress=False)
-        growth_play = peak_rss_kib() - base
+        result["tries"] += 1
+        result["play_growth"] = measured(lambda: pyjack.playrec(
+            taken, loopback=True, file=back, subtype="FLOAT", blocking=True, progress=False))
         status = pyjack.get_status()
-        assert status.error is None and status.frames_recorded == seconds * RATE, status
+        result["play_status"] = repr(status)
         if status.ok:
             break
-    else:
-        pytest.fail(f"three playbacks in a row had xruns or lost frames: {status}")
+    result["play_ok"] = status.ok
+    result["play_frames"] = status.frames_recorded
+    equal = compared = 0
+    for a, b in zip(sf.blocks(taken, blocksize=RATE, dtype="float32", always_2d=True),
+                    sf.blocks(back, blocksize=RATE, dtype="float32", always_2d=True)):
+        equal += int(np.array_equal(a, b))
+        compared += 1
+    result["seconds_equal"], result["seconds_compared"] = equal, compared
+print(json.dumps(result))
+"""
 
+
+@pytest.mark.slow
+def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(tmp_path):
+    """In a process of its own, for an honest memory measurement, on a server
+    with 2048-frame periods, which a loaded machine disturbs less."""
+    pytest.importorskip("soundfile")
+    done = subprocess.run([sys.executable, "-c", SIXTY_SECONDS, str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    seconds, channels = 60, 2
     data_kib = seconds * RATE * channels * 4 // 1024
     print(f"{seconds} s x {channels} ch = {data_kib} KiB of samples; peak memory grew by "
-          f"{growth_rec} KiB while recording and {growth_play} KiB while playing back")
-    assert growth_rec < data_kib // 4
-    assert growth_play < data_kib // 4
-    blocks_in = sf.blocks(str(taken), blocksize=RATE, dtype="float32", always_2d=True)
-    blocks_back = sf.blocks(str(back), blocksize=RATE, dtype="float32", always_2d=True)
-    compared = 0
-    for a, b in zip(blocks_in, blocks_back):
-        assert np.array_equal(a, b), f"playback differs in the second starting at {compared // RATE}"
-        compared += len(a)
-    assert compared == seconds * RATE
+          f"{result['rec_growth']} KiB while recording and {result['play_growth']} KiB while "
+          f"playing back ({result['tries']} tries)")
+    assert result["rec_frames"] == seconds * RATE, result["rec_status"]
+    assert result["file"] == [seconds * RATE, channels, "FLAC"]
+    assert result["rec_growth"] < data_kib // 4
+    assert result["play_growth"] < data_kib // 4
+    assert result["play_ok"], f"three playbacks in a row lost frames: {result['play_status']}"
+    assert result["play_frames"] == seconds * RATE
+    assert result["seconds_equal"] == result["seconds_compared"] == seconds
 
 
 def test_play_and_rec_with_short_files(jack_server, tmp_path):
