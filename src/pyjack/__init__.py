@@ -23,13 +23,25 @@ from ._core import (
     status_text,
 )
 from ._server import Server, server_running
+from ._core import (
+    BackendError, ClientZombie, Failure, InitFailure, InvalidOption, LoadFailure,
+    NameNotUnique, NoSuchClient, ServerError, ServerFailed, ServerStarted, ShmFailure,
+    TransportLooping, TransportNetStarting, TransportRolling, TransportStarting,
+    TransportStopped, VersionError,
+)
+from . import _compat
+from ._compat import *  # noqa: F403  (the original module-level functions)
 from ._version import __version__
 
 __all__ = [
     "CanMonitor", "Client", "DEFAULT_DEPTH", "Error", "InputSyncError", "IsInput", "IsOutput",
     "IsPhysical", "IsTerminal", "NotConnectedError", "OutputSyncError", "Server", "Stats",
     "TimeoutError", "UsageError", "__version__", "server_running", "status_text",
-]
+    "BackendError", "ClientZombie", "Failure", "InitFailure", "InvalidOption", "LoadFailure",
+    "NameNotUnique", "NoSuchClient", "ServerError", "ServerFailed", "ServerStarted",
+    "ShmFailure", "TransportLooping", "TransportNetStarting", "TransportRolling",
+    "TransportStarting", "TransportStopped", "VersionError",
+] + _compat.__all__
 
 # Jupyter and scripts: rec(), play(), playrec() on default clients, and streams.
 from ._play import Status, get_status, measure_latency, play, playrec, rec, stop, wait  # noqa: E402

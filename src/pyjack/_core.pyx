@@ -2,8 +2,9 @@
 """The JACK client: ports, connections and process(), over the C engine in _rt.c."""
 
 cimport numpy as cnp
-from cpython.exc cimport PyErr_CheckSignals
+from cpython.exc cimport PyErr_CheckSignals, PyErr_Restore, PyErr_WriteUnraisable
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport strlen
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
@@ -12,6 +13,10 @@ from pyjack.jack cimport *
 from pyjack._rt cimport *
 
 import collections
+import re
+import threading
+import warnings
+import weakref
 
 cnp.import_array()
 
@@ -187,39 +192,71 @@ cdef class Client:
     cdef dict _ports          # full name -> jack_port_t address of our ports
     cdef uint64_t _seen_lost_in
     cdef uint64_t _seen_lost_out
+    # Settings kept so that attach() can open the client again.
+    cdef object _server
+    cdef uint32_t _depth_setting
+    cdef bint _exact_name
+    # Events: counts not yet returned by check_events(), counts of the kinds
+    # the dispatcher builds from counts (buffer size, sample rate, shutdown),
+    # the user's callbacks by event kind, and the running dispatcher.
+    cdef uint64_t _event_counts[RT_EV_KINDS]
+    cdef uint64_t _synth_counts[RT_EV_KINDS]
+    cdef dict _callbacks
+    cdef object _dispatcher
+    cdef object _dispatch_stop
+    cdef bint _shutdown_dispatched
+    cdef object __weakref__
 
     def __cinit__(self, name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
                   use_exact_name=False):
+        if not isinstance(depth, int) or isinstance(depth, bool) or not 16 <= depth <= 1 << 24:
+            raise ValueError(f"depth must be an int of frames between 16 and {1 << 24}, not {depth!r}")
+        if server is not None:
+            _encode(server, "server")
+        self._ports = {}
+        self._callbacks = {}
+        self.processing = bool(processing)
+        self._server = server
+        self._depth_setting = depth
+        self._exact_name = bool(use_exact_name)
+        self._open(name)
+
+    cdef int _open(self, name) except -1:
+        """Open the JACK client and its engine with the settings given to __cinit__."""
         cdef bytes bname = _encode(name, "name")
         cdef bytes bserver
         cdef jack_status_t status = <jack_status_t>0
         cdef int options = JackNoStartServer
         if not bname:
             raise ValueError("name must not be empty")
-        if not isinstance(depth, int) or isinstance(depth, bool) or not 16 <= depth <= 1 << 24:
-            raise ValueError(f"depth must be an int of frames between 16 and {1 << 24}, not {depth!r}")
-        if use_exact_name:
+        if self._exact_name:
             options |= JackUseExactName
-        self._ports = {}
-        self.processing = bool(processing)
         cdef const char *cname = bname
         cdef const char *cserver = NULL
+        server = self._server
         if server is not None:
             bserver = _encode(server, "server")
             cserver = bserver
             options |= JackServerName
+        cdef jack_client_t *client
         with nogil:
             if cserver != NULL:
-                self._client = jack_client_open(cname, <jack_options_t>options, &status, cserver)
+                client = jack_client_open(cname, <jack_options_t>options, &status, cserver)
             else:
-                self._client = jack_client_open(cname, <jack_options_t>options, &status)
-        if self._client == NULL:
+                client = jack_client_open(cname, <jack_options_t>options, &status)
+        if client == NULL:
             where = f"JACK server {server!r}" if server is not None else "the JACK server"
             hint = ("; is jackd running? pyjack.Server() starts a private one"
                     if status & JackServerFailed else "")
             raise NotConnectedError(f"could not open client {name!r} on {where}: "
                                     f"{status_text(status)} (status 0x{<int>status:x}){hint}")
-        self._engine = rt_create(<uint32_t>depth)
+        if self._engine != NULL:
+            # A closed engine from before detach(); nothing uses it any more.
+            with nogil:
+                rt_destroy(self._engine)
+            self._engine = NULL
+        self._client = client
+        self._engine = rt_create(self._depth_setting)
         if self._engine == NULL:
             jack_client_close(self._client)
             self._client = NULL
@@ -228,6 +265,17 @@ cdef class Client:
             self.close()
             raise Error(f"could not install the JACK callbacks of client {name!r}")
         self.name = jack_get_client_name(self._client).decode()
+        # JACK2 calls some callbacks as they are installed: not events.
+        cdef uint32_t initial[RT_EV_KINDS]
+        rt_take_event_counts(self._engine, initial)
+        for k in range(RT_EV_KINDS):
+            self._event_counts[k] = 0
+            self._synth_counts[k] = 0
+        self._shutdown_dispatched = False
+        self._reset_seen()
+        if self._callbacks:
+            self._start_dispatcher()
+        return 0
 
     def __dealloc__(self):
         if self._engine != NULL:
@@ -249,12 +297,17 @@ cdef class Client:
     # -- lifetime ---------------------------------------------------------
 
     def close(self):
-        """Deactivate and close the client. Safe to call more than once."""
+        """Deactivate and close the client. Safe to call more than once.
+
+        Waits for a running event callback to return (unless called from one).
+        """
+        self._stop_dispatcher(False)
         if self._engine != NULL and self._client != NULL:
             with nogil:
-                rt_close(self._engine)
+                rt_close(self._engine)  # also wakes the dispatcher
         self._client = NULL
         self._ports.clear()
+        self._stop_dispatcher(True)
 
     @property
     def closed(self):
@@ -279,12 +332,14 @@ cdef class Client:
         if rt_is_active(self._engine):
             raise UsageError(f"client {self.name!r} is already active")
         cdef int rc
+        self._collect_counts()
         with nogil:
             rc = rt_activate(self._engine)
         if rc != RT_OK:
             self._check()
             raise UsageError(f"could not activate client {self.name!r}")
         self._reset_seen()
+        self._forget_activation_buffer_size()
 
     def deactivate(self):
         """Stop the real-time callback. Raises UsageError if not active."""
@@ -454,10 +509,20 @@ cdef class Client:
         return _name_list(names)
 
     def connect(self, source, destination):
-        """Connect an output port to an input port. Already connected is fine."""
+        """Connect an output port to an input port. Already connected is fine.
+
+        Raises UsageError for an unknown port, or for a port of this client
+        while the client is not active (JACK refuses that connection).
+        """
         self._check()
-        self._port(source, "source port")
-        self._port(destination, "destination port")
+        cdef jack_port_t *ports[2]
+        ports[0] = self._port(source, "source port")
+        ports[1] = self._port(destination, "destination port")
+        if not rt_is_active(self._engine):
+            for i, name in enumerate((source, destination)):
+                if jack_port_is_mine(self._client, ports[i]):
+                    raise UsageError(f"client {self.name!r} must be active to connect its own "
+                                     f"port {name!r}; call activate() first")
         cdef bytes bsrc = source.encode(), bdst = destination.encode()
         cdef const char *csrc = bsrc
         cdef const char *cdst = bdst
@@ -622,3 +687,493 @@ cdef class Client:
         """The server's current frame time (unsigned 32-bit, wraps)."""
         self._check()
         return jack_frame_time(self._client)
+
+    # -- the original pyjack API: connection ---------------------------------
+
+    def attach(self, name=None):
+        """Open a new connection to the server after detach().
+
+        name: the client name to ask for; default: the name the client had.
+        The server, depth and processing settings are those given to Client().
+        Ports of the old connection are gone; callbacks set with the
+        set_*_callback methods stay set.
+
+        Raises UsageError if still attached, NotConnectedError if no server answers.
+        """
+        if self._client != NULL:
+            raise UsageError(f"client {self.name!r} is already attached; detach() it first")
+        thread = self._dispatcher
+        if thread is not None and thread is not threading.current_thread():
+            # The old dispatcher must have left the old engine before it is freed.
+            thread.join()
+            self._dispatcher = None
+        if self._engine != NULL:
+            if rt_exchange_begin(self._engine) != RT_OK:
+                raise UsageError(f"process() is still running on client {self.name!r} "
+                                 "in another thread; wait for it before attach()")
+            rt_exchange_end(self._engine)
+        self._open(self.name if name is None else name)
+
+    def detach(self):
+        """Close the connection to the server, like close(); attach() opens a new one."""
+        self.close()
+
+    def get_client_name(self):
+        """The client's name as the server knows it (JACK may have added a suffix)."""
+        self._check()
+        return self.name
+
+    # -- server facts -------------------------------------------------------
+
+    def get_buffer_size(self):
+        """The server's current buffer size (period) in frames."""
+        self._check()
+        return jack_get_buffer_size(self._client)
+
+    def get_sample_rate(self):
+        """The server's sample rate in Hz."""
+        self._check()
+        return jack_get_sample_rate(self._client)
+
+    def set_buffer_size(self, nframes):
+        """Ask the server to change its buffer size (period) to nframes.
+
+        process() takes any frame count, so it keeps working across the change;
+        get_buffer_size() reports the new size once the server has made it.
+        Raises Error if the server refuses the size.
+        """
+        self._check()
+        if not isinstance(nframes, int) or isinstance(nframes, bool) or not 1 <= nframes <= 0xFFFFFFFF:
+            raise ValueError(f"nframes must be a positive int of frames, not {nframes!r}")
+        cdef jack_nframes_t n = nframes
+        cdef int rc
+        with nogil:
+            rc = jack_set_buffer_size(self._client, n)
+        if rc != 0:
+            self._check()
+            raise Error(f"the JACK server refused buffer size {nframes} (error {rc})")
+
+    def get_cpu_load(self):
+        """The server's DSP load in percent, as a float."""
+        self._check()
+        return jack_cpu_load(self._client)
+
+    def is_realtime(self):
+        """True if the server runs its process thread with real-time priority."""
+        self._check()
+        return bool(jack_is_realtime(self._client))
+
+    def get_frame_time(self):
+        """The server's current frame time (unsigned 32-bit, wraps, never negative)."""
+        self._check()
+        return jack_frame_time(self._client)
+
+    def get_version(self):
+        """The libjack version as (major, minor, micro, protocol); see pyjack.get_version()."""
+        return get_version()
+
+    def get_version_string(self):
+        """The libjack version as a string, e.g. "1.9.21"."""
+        return get_version_string()
+
+    # -- ports of any client ----------------------------------------------------
+
+    def get_port_type(self, name):
+        """The type string of any port on the server, e.g. "32 bit float mono audio"."""
+        self._check()
+        return jack_port_type(self._port(name)).decode()
+
+    def get_port_type_id(self, name):
+        """The numeric type id of any port on the server."""
+        self._check()
+        return jack_port_type_id(self._port(name))
+
+    def get_port_short_name(self, name):
+        """A port's name without the "client:" prefix."""
+        self._check()
+        return jack_port_short_name(self._port(name)).decode()
+
+    def port_is_mine(self, name):
+        """True if the port belongs to this client."""
+        self._check()
+        return bool(jack_port_is_mine(self._client, self._port(name)))
+
+    # -- transport ----------------------------------------------------------------
+
+    def get_transport_state(self):
+        """The transport state: TransportStopped, TransportRolling, TransportLooping,
+        TransportStarting or TransportNetStarting."""
+        self._check()
+        return <int>jack_transport_query(self._client, NULL)
+
+    def get_current_transport_frame(self):
+        """The transport position in frames (unsigned 32-bit, never negative)."""
+        self._check()
+        return jack_get_current_transport_frame(self._client)
+
+    def transport_locate(self, frame):
+        """Ask the transport to move to a frame (an int from 0 to 2**32 - 1)."""
+        self._check()
+        if not isinstance(frame, int) or isinstance(frame, bool) or not 0 <= frame <= 0xFFFFFFFF:
+            raise ValueError(f"frame must be an int from 0 to 2**32 - 1, not {frame!r}")
+        cdef jack_nframes_t f = frame
+        cdef int rc
+        with nogil:
+            rc = jack_transport_locate(self._client, f)
+        if rc != 0:
+            raise Error(f"the JACK server refused to locate the transport to frame {frame} (error {rc})")
+
+    def transport_start(self):
+        """Start the transport rolling."""
+        self._check()
+        with nogil:
+            jack_transport_start(self._client)
+
+    def transport_stop(self):
+        """Stop the transport."""
+        self._check()
+        with nogil:
+            jack_transport_stop(self._client)
+
+    def set_sync_timeout(self, usecs):
+        """Set how long, in microseconds, slow-sync clients may take to get ready."""
+        self._check()
+        if not isinstance(usecs, int) or isinstance(usecs, bool) or not 0 <= usecs < 1 << 64:
+            raise ValueError(f"usecs must be an int of microseconds >= 0, not {usecs!r}")
+        cdef jack_time_t t = usecs
+        cdef int rc
+        with nogil:
+            rc = jack_set_sync_timeout(self._client, t)
+        if rc != 0:
+            raise Error(f"the JACK server refused sync timeout {usecs} us (error {rc})")
+
+    def transport_query(self):
+        """The transport state and position as a dict.
+
+        Always: state, frame, frame_rate, usecs. When the timebase master
+        provides them: bar, beat, tick, bar_start_tick, beats_per_bar,
+        beat_type, ticks_per_beat, beats_per_minute (and bbt_offset).
+        """
+        self._check()
+        cdef jack_position_t pos
+        cdef jack_transport_state_t state
+        with nogil:
+            state = jack_transport_query(self._client, &pos)
+        result = {"state": <int>state, "frame": pos.frame, "frame_rate": pos.frame_rate,
+                  "usecs": pos.usecs}
+        if pos.valid & JackPositionBBT:
+            result.update(bar=pos.bar, beat=pos.beat, tick=pos.tick,
+                          bar_start_tick=pos.bar_start_tick, beats_per_bar=pos.beats_per_bar,
+                          beat_type=pos.beat_type, ticks_per_beat=pos.ticks_per_beat,
+                          beats_per_minute=pos.beats_per_minute)
+        if pos.valid & JackBBTFrameOffset:
+            result["bbt_offset"] = pos.bbt_offset
+        return result
+
+    def get_transport_position(self):
+        """Same as transport_query()."""
+        return self.transport_query()
+
+    # -- events -----------------------------------------------------------------
+
+    cdef void _collect_counts(self) noexcept:
+        """Move the engine's event counts into both Python-side tallies."""
+        cdef uint32_t counts[RT_EV_KINDS]
+        if self._engine == NULL:
+            return
+        rt_take_event_counts(self._engine, counts)
+        for k in range(RT_EV_KINDS):
+            self._event_counts[k] += counts[k]
+            self._synth_counts[k] += counts[k]
+
+    cdef void _forget_activation_buffer_size(self) noexcept:
+        """JACK2 calls the buffer-size callback inside jack_activate() to tell
+        the size; that is no change, so it is not reported as one. Called
+        right after activation, with the counts from before it collected."""
+        cdef uint32_t counts[RT_EV_KINDS]
+        rt_take_event_counts(self._engine, counts)
+        if counts[RT_EV_BUFFER_SIZE] > 0:
+            counts[RT_EV_BUFFER_SIZE] -= 1
+        for k in range(RT_EV_KINDS):
+            self._event_counts[k] += counts[k]
+            self._synth_counts[k] += counts[k]
+
+    def check_events(self):
+        """Which kinds of event happened since the previous call, as a dict of 0/1.
+
+        Keys: graph_ordering, port_registration, xrun, shutdown, hangup,
+        buffer_size, sample_rate, freewheel, client_registration, port_connect,
+        port_rename. Reading resets them. hangup stays 0: pyjack installs no
+        signal handler. Works on a closed client too (reporting what came
+        before it closed).
+        """
+        self._collect_counts()
+        result = {}
+        for key, kind in _EVENT_KEYS:
+            result[key] = 0 if kind < 0 else int(self._event_counts[kind] > 0)
+        for k in range(RT_EV_KINDS):
+            self._event_counts[k] = 0
+        return result
+
+    cdef list _take_events(self):
+        """Queued event records plus the events built from counts, as (kind, args)."""
+        cdef rt_event ev
+        cdef int got
+        cdef list events = []
+        while True:
+            with nogil:
+                got = rt_pop_event(self._engine, &ev)
+            if not got:
+                break
+            a = (<bytes>ev.a).decode(errors="replace")
+            b = (<bytes>ev.b).decode(errors="replace")
+            if ev.kind == RT_EV_PORT_REGISTRATION or ev.kind == RT_EV_CLIENT_REGISTRATION:
+                events.append((ev.kind, (a, bool(ev.value))))
+            elif ev.kind == RT_EV_PORT_CONNECT:
+                events.append((ev.kind, (a, b, bool(ev.value))))
+            elif ev.kind == RT_EV_PORT_RENAME:
+                events.append((ev.kind, (a, b)))
+            elif ev.kind == RT_EV_FREEWHEEL:
+                events.append((ev.kind, (bool(ev.value),)))
+            else:
+                events.append((ev.kind, ()))
+        # Buffer size, sample rate and shutdown come only as counts: the
+        # engine may see them on the process thread, where nothing is queued.
+        # Take them before making any Python object, so that no other thread
+        # can slip counts in between.
+        self._collect_counts()
+        cdef bint resized = self._synth_counts[RT_EV_BUFFER_SIZE] > 0
+        cdef bint rerated = self._synth_counts[RT_EV_SAMPLE_RATE] > 0
+        cdef bint shut = self._synth_counts[RT_EV_SHUTDOWN] > 0
+        for k in range(RT_EV_KINDS):
+            self._synth_counts[k] = 0
+        cdef rt_stats s
+        rt_get_stats(self._engine, &s)
+        if resized:
+            events.append((RT_EV_BUFFER_SIZE, (s.buffer_size,)))
+        if rerated:
+            events.append((RT_EV_SAMPLE_RATE, (s.sample_rate,)))
+        if (shut or s.shutdown) and not self._shutdown_dispatched:
+            self._shutdown_dispatched = True
+            events.append((RT_EV_SHUTDOWN,
+                           (rt_shutdown_reason(self._engine).decode(errors="replace"),)))
+        return events
+
+    cdef int _dispatch_once(self, object stop) except -1:
+        """Wait up to one slice for events and deliver them. 0 when the dispatcher should end."""
+        cdef int rc
+        cdef rt_engine *engine = self._engine
+        if stop.is_set():
+            return 0
+        with nogil:
+            rc = rt_wait_event(engine, WAIT_SLICE_MS)
+        for kind, args in self._take_events():
+            if stop.is_set():
+                return 0
+            callback = self._callbacks.get(kind)
+            if callback is None:
+                continue
+            try:
+                callback(*args)
+            except BaseException as exc:
+                _report_callback_error(callback, exc)
+        return rc == RT_OK or rc == RT_AGAIN
+
+    cdef int _start_dispatcher(self) except -1:
+        if self._dispatch_stop is not None:
+            return 0  # already running
+        cdef rt_event stale
+        while rt_pop_event(self._engine, &stale):
+            pass  # records left from an earlier dispatcher
+        self._collect_counts()
+        for k in range(RT_EV_KINDS):
+            self._synth_counts[k] = 0
+        rt_set_event_queue(self._engine, 1)
+        stop = threading.Event()
+        thread = threading.Thread(target=_dispatch_loop, args=(weakref.ref(self), stop),
+                                  name=f"pyjack events of {self.name}", daemon=True)
+        self._dispatch_stop = stop
+        self._dispatcher = thread
+        thread.start()
+        return 0
+
+    cdef int _stop_dispatcher(self, bint wait) except -1:
+        """Stop the dispatcher; wait for it unless called from it (by a callback)."""
+        if self._dispatch_stop is not None:
+            self._dispatch_stop.set()
+            self._dispatch_stop = None
+        if self._engine != NULL:
+            rt_set_event_queue(self._engine, 0)
+        thread = self._dispatcher
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join()
+            self._dispatcher = None
+        return 0
+
+    cdef int _set_callback(self, int kind, object callback) except -1:
+        self._check()
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, not {type(callback).__name__}")
+        if callback is None:
+            self._callbacks.pop(kind, None)
+        else:
+            self._callbacks[kind] = callback
+        if self._callbacks:
+            self._start_dispatcher()
+        else:
+            self._stop_dispatcher(True)
+        return 0
+
+    def set_graph_order_callback(self, callback):
+        """Call callback() after the graph's processing order changed (None removes it).
+
+        Callbacks run on a Python thread of this client, never on JACK's threads;
+        an exception in one goes to sys.unraisablehook and the next event still comes.
+        """
+        self._set_callback(RT_EV_GRAPH_ORDER, callback)
+
+    def set_xrun_callback(self, callback):
+        """Call callback() after each xrun the server reports (None removes it)."""
+        self._set_callback(RT_EV_XRUN, callback)
+
+    def set_port_registration_callback(self, callback):
+        """Call callback(port_name, registered) when any port appears or goes (None removes it)."""
+        self._set_callback(RT_EV_PORT_REGISTRATION, callback)
+
+    def set_port_connect_callback(self, callback):
+        """Call callback(port_a, port_b, connected) when two ports are connected or
+        disconnected (None removes it)."""
+        self._set_callback(RT_EV_PORT_CONNECT, callback)
+
+    def set_port_rename_callback(self, callback):
+        """Call callback(old_name, new_name) when a port is renamed (None removes it)."""
+        self._set_callback(RT_EV_PORT_RENAME, callback)
+
+    def set_client_registration_callback(self, callback):
+        """Call callback(client_name, registered) when a client appears or goes (None removes it)."""
+        self._set_callback(RT_EV_CLIENT_REGISTRATION, callback)
+
+    def set_freewheel_callback(self, callback):
+        """Call callback(starting) when the server enters or leaves freewheel mode (None removes it)."""
+        self._set_callback(RT_EV_FREEWHEEL, callback)
+
+    def set_buffer_size_callback(self, callback):
+        """Call callback(nframes) after the server's buffer size changed (None removes it).
+
+        Several changes between two looks of the dispatcher (50 ms) give one
+        call with the latest size.
+        """
+        self._set_callback(RT_EV_BUFFER_SIZE, callback)
+
+    def set_sample_rate_callback(self, callback):
+        """Call callback(rate) after the server's sample rate changed (None removes it)."""
+        self._set_callback(RT_EV_SAMPLE_RATE, callback)
+
+    def set_shutdown_callback(self, callback):
+        """Call callback(reason) once if the server shuts the client down (None removes it)."""
+        self._set_callback(RT_EV_SHUTDOWN, callback)
+
+    def set_thread_init_callback(self, callback):
+        """Accepted for old scripts, never called: the original ran it on JACK's
+        real-time thread, where pyjack runs no Python. Warns (RuntimeWarning)."""
+        self._check()
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, not {type(callback).__name__}")
+        if callback is not None:
+            warnings.warn("pyjack never runs Python on JACK's threads: the thread-init "
+                          "callback is not called", RuntimeWarning, stacklevel=2)
+
+
+# check_events() keys in the original's order, then the ones it lacked; -1: never set.
+_EVENT_KEYS = (
+    ("graph_ordering", RT_EV_GRAPH_ORDER),
+    ("port_registration", RT_EV_PORT_REGISTRATION),
+    ("xrun", RT_EV_XRUN),
+    ("shutdown", RT_EV_SHUTDOWN),
+    ("hangup", -1),
+    ("buffer_size", RT_EV_BUFFER_SIZE),
+    ("sample_rate", RT_EV_SAMPLE_RATE),
+    ("freewheel", RT_EV_FREEWHEEL),
+    ("client_registration", RT_EV_CLIENT_REGISTRATION),
+    ("port_connect", RT_EV_PORT_CONNECT),
+    ("port_rename", RT_EV_PORT_RENAME),
+)
+
+
+def _dispatch_loop(ref, stop):
+    """Deliver one client's events to its callbacks until stopped.
+
+    Holds the client only while delivering, so a client nobody else holds
+    can still be freed.
+    """
+    cdef Client client
+    while not stop.is_set():
+        obj = ref()
+        if obj is None:
+            return
+        client = <Client>obj
+        obj = None
+        if not client._dispatch_once(stop):
+            return
+        client = None
+
+
+cdef int _report_callback_error(object callback, object exc) except -1:
+    """Hand an exception from a user callback to sys.unraisablehook, which by
+    default prints it with its traceback; the dispatcher carries on."""
+    cdef object kind = type(exc)
+    cdef object tb = exc.__traceback__
+    Py_INCREF(kind)
+    Py_INCREF(exc)
+    if tb is None:
+        PyErr_Restore(<PyObject *>kind, <PyObject *>exc, NULL)
+    else:
+        Py_INCREF(tb)
+        PyErr_Restore(<PyObject *>kind, <PyObject *>exc, <PyObject *>tb)
+    PyErr_WriteUnraisable(callback)
+    return 0
+
+
+# Transport states, with JACK's values.
+TransportStopped = JackTransportStopped
+TransportRolling = JackTransportRolling
+TransportLooping = JackTransportLooping
+TransportStarting = JackTransportStarting
+TransportNetStarting = JackTransportNetStarting
+
+# JackStatus bits, with JACK's values (see status_text()).
+Failure = JackFailure
+InvalidOption = JackInvalidOption
+NameNotUnique = JackNameNotUnique
+ServerStarted = JackServerStarted
+ServerFailed = JackServerFailed
+ServerError = JackServerError
+NoSuchClient = JackNoSuchClient
+LoadFailure = JackLoadFailure
+InitFailure = JackInitFailure
+ShmFailure = JackShmFailure
+VersionError = JackVersionError
+BackendError = JackBackendError
+ClientZombie = JackClientZombie
+
+
+def get_version_string():
+    """The libjack version as a string, e.g. "1.9.21". Needs no server."""
+    cdef const char *text = jack_get_version_string()
+    return "" if text == NULL else text.decode(errors="replace")
+
+
+def get_version():
+    """The libjack version as (major, minor, micro, protocol). Needs no server.
+
+    JACK2's jack_get_version() reports zeros, so the numbers then come from
+    the version string; protocol stays 0 when the library does not report it.
+    """
+    cdef int major = 0, minor = 0, micro = 0, proto = 0
+    jack_get_version(&major, &minor, &micro, &proto)
+    if major == 0 and minor == 0 and micro == 0:
+        found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", get_version_string())
+        if found:
+            major, minor = int(found.group(1)), int(found.group(2))
+            micro = int(found.group(3) or 0)
+    return (major, minor, micro, proto)

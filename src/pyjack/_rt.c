@@ -9,6 +9,18 @@
  *    allocates, frees, locks, prints, sleeps or touches Python; the only
  *    system call it may make is that sem_post (a futex wake).
  *
+ *    Freewheel is the one exception. JACK is not real time then: it runs
+ *    cycles back to back and waits for every client. So while freewheeling,
+ *    instead of dropping input on a full ring or zero-filling output on an
+ *    empty one (once output has started), the process thread waits for
+ *    Python on the `room` semaphore, in 10 ms slices, which Python posts
+ *    after each exchange. It stops waiting, and drops and counts as usual,
+ *    when freewheel ends, the client is deactivated, closed or shut down,
+ *    a port table swap needs the cycle to end, or Python made no progress
+ *    for FREEWHEEL_WAIT_MS (under the 10 s JACK2 waits for a client); after
+ *    such a timeout it does not wait again until Python makes progress.
+ *    Rendering through process() in freewheel is therefore lossless.
+ *
  * 2. JACK's notification thread runs the on_* callbacks below. They update
  *    atomics and push fixed-size rt_event records into a preallocated
  *    lock-free ring, then post a semaphore. Same rules as the process thread:
@@ -50,6 +62,8 @@
 
 #define FRAME_BYTES sizeof(float)
 #define EVENT_QUEUE_LENGTH 256
+#define FREEWHEEL_WAIT_MS 5000
+#define FREEWHEEL_SLICE_MS 10
 
 typedef struct rt_port {
     jack_port_t *port;
@@ -116,6 +130,12 @@ struct rt_engine {
     atomic_uint buffer_size;
     atomic_uint sample_rate;
     atomic_int freewheel;
+    /* Freewheel waits of the process thread (see the top of the file). */
+    sem_t room;              /* posted by Python for the process thread */
+    atomic_int rt_waiting;   /* the process thread is about to wait on room */
+    atomic_int fw_gave_up;   /* a wait timed out; none until Python moves */
+    atomic_int stopping;     /* deactivate or close under way */
+    atomic_int swapping;     /* a port table swap waits for the cycle */
 
     atomic_uint event_counts[RT_EV_KINDS];
     atomic_int events_enabled;
@@ -265,6 +285,53 @@ static void wake_python(rt_engine *e)
         sem_post(&e->wake);
 }
 
+static void deadline_after(struct timespec *ts, int ms);
+
+/* Freewheel only: called in a loop while the cycle cannot go on without
+ * Python. The first call announces the wait and returns so that the caller
+ * looks once more; later calls sleep one slice. Returns 0 when the process
+ * thread must stop waiting and drop or zero-fill as in real time. */
+static int freewheel_wait(rt_engine *e, struct timespec *deadline, int *started)
+{
+    if (!atomic_load(&e->freewheel) || atomic_load(&e->fw_gave_up) || atomic_load(&e->stopping)
+        || atomic_load(&e->swapping) || atomic_load(&e->closed) || atomic_load(&e->dead))
+        return 0;
+    if (!*started) {
+        *started = 1;
+        deadline_after(deadline, FREEWHEEL_WAIT_MS);
+        wake_python(e);  /* Python must not be asleep while we wait for it */
+        atomic_store(&e->rt_waiting, 1);
+        return 1;
+    }
+    struct timespec now, slice;
+    deadline_after(&slice, FREEWHEEL_SLICE_MS);
+    sem_clockwait(&e->room, CLOCK_MONOTONIC, &slice);  /* timeout or EINTR: look again */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > deadline->tv_sec
+        || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec)) {
+        atomic_store(&e->fw_gave_up, 1);
+        return 0;
+    }
+    atomic_store(&e->rt_waiting, 1);
+    return 1;
+}
+
+/* Python, after it took input or queued output. */
+static void wake_rt(rt_engine *e)
+{
+    atomic_store_explicit(&e->fw_gave_up, 0, memory_order_relaxed);
+    if (atomic_exchange(&e->rt_waiting, 0))
+        sem_post(&e->room);
+}
+
+static int input_fits(rt_engine *e, rt_table *t, size_t bytes)
+{
+    for (uint32_t i = 0; i < t->count; i++)
+        if (jack_ringbuffer_read_space(t->ports[i]->ring) + bytes > e->depth_bytes)
+            return 0;
+    return 1;
+}
+
 static void move_input(rt_engine *e, jack_nframes_t n, jack_nframes_t now)
 {
     rt_table *t = atomic_load(&e->tables[RT_INPUT]);
@@ -273,8 +340,10 @@ static void move_input(rt_engine *e, jack_nframes_t n, jack_nframes_t now)
     size_t bytes = (size_t)n * FRAME_BYTES;
     /* Drop the whole cycle for every port if one ring lacks room, so the
      * ports never drift apart. */
-    for (uint32_t i = 0; i < t->count; i++) {
-        if (jack_ringbuffer_read_space(t->ports[i]->ring) + bytes > e->depth_bytes) {
+    struct timespec deadline;
+    int started = 0;
+    while (!input_fits(e, t, bytes)) {
+        if (!freewheel_wait(e, &deadline, &started)) {
             atomic_fetch_add_explicit(&e->lost_in, n, memory_order_relaxed);
             return;
         }
@@ -304,12 +373,20 @@ static void move_output(rt_engine *e, jack_nframes_t n, jack_nframes_t now)
     if (t == NULL || t->count == 0)
         return;
     uint64_t position = atomic_load_explicit(&e->rt_pos[RT_OUTPUT], memory_order_relaxed);
-    uint64_t take = n;
-    for (uint32_t i = 0; i < t->count; i++) {
-        rt_port *p = t->ports[i];
-        uint64_t base = atomic_load_explicit(&p->base, memory_order_acquire);
-        uint64_t have = frames_before(base, position) + ring_readable(p->ring) / FRAME_BYTES;
-        take = min_u64(take, have);
+    uint64_t take;
+    struct timespec deadline;
+    int started = 0;
+    for (;;) {
+        take = n;
+        for (uint32_t i = 0; i < t->count; i++) {
+            rt_port *p = t->ports[i];
+            uint64_t base = atomic_load_explicit(&p->base, memory_order_acquire);
+            uint64_t have = frames_before(base, position) + ring_readable(p->ring) / FRAME_BYTES;
+            take = min_u64(take, have);
+        }
+        if (take == n || !atomic_load_explicit(&e->output_started, memory_order_relaxed)
+            || !freewheel_wait(e, &deadline, &started))
+            break;
     }
     for (uint32_t i = 0; i < t->count; i++) {
         rt_port *p = t->ports[i];
@@ -447,6 +524,8 @@ static void on_freewheel(int starting, void *arg)
 {
     rt_engine *e = arg;
     atomic_store(&e->freewheel, starting != 0);
+    atomic_store(&e->fw_gave_up, 0);
+    sem_post(&e->room);  /* a waiting process thread looks at the flag again */
     push_simple(e, RT_EV_FREEWHEEL, starting != 0);
 }
 
@@ -508,6 +587,7 @@ rt_engine *rt_create(uint32_t depth_frames)
     pthread_mutex_init(&e->lock, NULL);
     sem_init(&e->wake, 0, 0);
     sem_init(&e->event_wake, 0, 0);
+    sem_init(&e->room, 0, 0);
     return e;
 }
 
@@ -553,6 +633,8 @@ void rt_close(rt_engine *e)
     }
     sem_post(&e->wake);
     sem_post(&e->event_wake);
+    atomic_store(&e->stopping, 1);
+    sem_post(&e->room);
     if (e->client != NULL) {
         /* Closing deactivates: after it no JACK thread of ours runs. */
         jack_client_close(e->client);
@@ -579,6 +661,7 @@ void rt_destroy(rt_engine *e)
     jack_ringbuffer_free(e->events);
     sem_destroy(&e->wake);
     sem_destroy(&e->event_wake);
+    sem_destroy(&e->room);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->ports_lock);
     free(e);
@@ -611,6 +694,8 @@ int rt_activate(rt_engine *e)
             anchor_reset(&e->anchors[dir]);
         }
         atomic_store(&e->output_started, 0);
+        atomic_store(&e->stopping, 0);
+        atomic_store(&e->fw_gave_up, 0);
         e->seen_lost_in = atomic_load(&e->lost_in);
         e->seen_lost_out = atomic_load(&e->lost_out);
         if (jack_activate(e->client) == 0)
@@ -627,6 +712,8 @@ int rt_deactivate(rt_engine *e)
     pthread_mutex_lock(&e->lock);
     int rc = gone(e);
     if (rc == RT_OK && atomic_load(&e->active)) {
+        atomic_store(&e->stopping, 1);
+        sem_post(&e->room);
         if (jack_deactivate(e->client) == 0)
             atomic_store(&e->active, 0);
         else
@@ -650,12 +737,17 @@ static int publish_table(rt_engine *e, int dir, rt_table *fresh, rt_table **old)
 {
     *old = atomic_exchange(&e->tables[dir], fresh);
     uint_fast64_t entered = atomic_load(&e->cycles_entered);
-    for (int i = 0; i < 20000; i++) {  /* 2 s */
-        if (atomic_load(&e->cycles_left) >= entered)
-            return 1;
-        usleep(100);
+    /* A freewheel cycle may be waiting for Python, which is us: stop it. */
+    atomic_store(&e->swapping, 1);
+    sem_post(&e->room);
+    int safe = 0;
+    for (int i = 0; i < 20000 && !safe; i++) {  /* 2 s */
+        safe = atomic_load(&e->cycles_left) >= entered;
+        if (!safe)
+            usleep(100);
     }
-    return 0;
+    atomic_store(&e->swapping, 0);
+    return safe;
 }
 
 static rt_table *table_with(rt_table *t, rt_port *add, rt_port *drop)
@@ -919,6 +1011,7 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in,
             continue;
         if (nin) {
             read_input(e, tin, in, *done, chunk);
+            wake_rt(e);
             uint64_t lost = atomic_load(&e->lost_in);
             if (lost != e->seen_lost_in) {
                 e->seen_lost_in = lost;
@@ -936,6 +1029,7 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in,
                 return RT_OUTPUT_SYNC;
             }
             write_output(e, tout, out, *done, chunk);
+            wake_rt(e);
         }
         *done += chunk;
     }

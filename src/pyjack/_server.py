@@ -105,7 +105,7 @@ def server_running(name: str | None = None) -> bool:
 
 
 class Server:
-    """A private ``jackd --no-realtime -d dummy`` server, started and stopped by you.
+    """A private ``jackd -d dummy`` server, started and stopped by you.
 
     >>> with pyjack.Server(rate=48000, period=256) as server:
     ...     client = pyjack.Client("demo", server=server.name)
@@ -115,6 +115,10 @@ class Server:
         is never touched.
     rate, period: sample rate and buffer size of the dummy backend.
     timeout: seconds to wait for the server to accept clients.
+    realtime: run JACK's threads with real-time priority (``jackd -R``); needs
+        the right to (root, or membership of a group with rtprio). Off by
+        default: a dummy server keeps time without it, just with more xruns
+        on a busy machine.
     jackd: the jackd executable.
     extra_args: more dummy-driver options, e.g. ("-C", "2", "-P", "2").
 
@@ -122,7 +126,8 @@ class Server:
     """
 
     def __init__(self, name: str | None = None, *, rate: int = 48000, period: int = 256,
-                 timeout: float = 10.0, jackd: str = "jackd", extra_args: tuple = ()):
+                 timeout: float = 10.0, realtime: bool = False, jackd: str = "jackd",
+                 extra_args: tuple = ()):
         for what, value in (("rate", rate), ("period", period)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{what} must be a positive int, not {value!r}")
@@ -130,6 +135,7 @@ class Server:
         self.rate = rate
         self.period = period
         self.timeout = timeout
+        self.realtime = bool(realtime)
         self.jackd = jackd
         self.extra_args = tuple(str(a) for a in extra_args)
         self.process: subprocess.Popen | None = None
@@ -155,9 +161,12 @@ class Server:
         if server_running(self.name):
             raise Error(f"a JACK server named {self.name!r} is already running; "
                         "pyjack.Server only manages servers it starts itself")
-        command = [executable, "--no-realtime", "-n", self.name, "-d", "dummy",
+        priority = ["-R", "-P", "70"] if self.realtime else ["--no-realtime"]
+        command = [executable, *priority, "-n", self.name, "-d", "dummy",
                    "-r", str(self.rate), "-p", str(self.period), *self.extra_args]
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+        # jackd reads this too, and then trips over the other server's files.
+        env.pop("JACK_DEFAULT_SERVER", None)
 
         def launch():
             _reclaim_dead_server_slots()
