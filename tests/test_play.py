@@ -83,28 +83,76 @@ def server_time():
 
 # -- acceptance: sample-exact playrec ----------------------------------------------
 
+OWN_SERVER = r"""
+import json, os, subprocess, sys, time
+import numpy as np, pyjack
+
+try:  # real-time priority, where we may, keeps a busy machine from disturbing JACK
+    server = pyjack.Server(rate=48000, period=PERIOD, realtime=True).start()
+except pyjack.Error:
+    server = pyjack.Server(rate=48000, period=PERIOD).start()
+os.environ["JACK_DEFAULT_SERVER"] = server.name
+result = {"realtime": server.realtime}
+with server:
+    BODY
+print(json.dumps(result))
+"""
+
+
+def run_on_own_server(body, *args, period=256, timeout=600):
+    """Run body in a process of its own with a fresh server, real-time where
+    allowed: exactness tests that a loaded machine's xruns would spoil."""
+    script = OWN_SERVER.replace("PERIOD", str(period)).replace(
+        "    BODY", textwrap.indent(textwrap.dedent(body), "    "))
+    done = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+TWENTY_PLAYRECS = """
+    thru = subprocess.Popen(["jack_thru"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        probe = pyjack.Client("probe", processing=False)
+        deadline = time.monotonic() + 10
+        while len(probe.get_ports("^jack_thru:")) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for name in probe.get_ports("^jack_thru:input_"):
+            for source in probe.get_connections(name):
+                probe.disconnect(source, name)  # only our signal goes through
+        probe.close()
+        x = np.random.default_rng(1).uniform(-0.5, 0.5, (48000, 1)).astype(np.float32)
+        result.update(exact=[], latencies=[], sources=[], spoiled=0)
+        while len(result["exact"]) < 20 and result["spoiled"] <= 20:
+            y = pyjack.playrec(x, outputs="jack_thru:input_1$", inputs="jack_thru:output_1$",
+                               blocking=True, progress=False)
+            status = pyjack.get_status()
+            assert status.error is None and status.frames_recorded == len(x)
+            if not status.ok or status.xruns:
+                # In an xrun JACK may skip a cycle of jack_thru or of ours: the
+                # status says so, and such a call proves nothing either way.
+                result["spoiled"] += 1
+                continue
+            result["exact"].append(bool(y.shape == x.shape and np.array_equal(y, x)))
+            result["latencies"].append(status.latency)
+            result["sources"].append(status.latency_source)
+    finally:
+        thru.terminate()
+        thru.wait(10)
+"""
+
+
 @pytest.mark.slow
-def test_twenty_playrecs_through_a_loopback_are_bit_exact_with_one_latency(thru):
-    x = noise(RATE, seed=1)
-    latencies, sources, spoiled = [], [], 0
-    while len(latencies) < 20:
-        y = pyjack.playrec(x, outputs="jack_thru:input_1$", inputs="jack_thru:output_1$",
-                           blocking=True, progress=False)
-        status = pyjack.get_status()
-        assert status.error is None and status.frames_recorded == len(x)
-        if not status.ok or status.xruns:
-            # In an xrun (a loaded machine) JACK may skip a cycle of jack_thru or of
-            # ours: the status says so, and such a call proves nothing either way.
-            spoiled += 1
-            assert spoiled <= 20, f"{spoiled} calls had xruns or lost frames"
-            continue
-        assert y.shape == x.shape and y.dtype == np.float32
-        assert np.array_equal(y, x), f"clean call {len(latencies)}: recording differs"
-        latencies.append(status.latency)
-        sources.append(status.latency_source)
-    print(f"latency {latencies[0]} frames in 20 clean calls; {spoiled} calls had xruns")
-    assert len(set(latencies)) == 1 and latencies[0] is not None, latencies
-    assert set(sources) <= {"measured", "cached"} and sources[-1] == "cached"
+def test_twenty_playrecs_through_a_loopback_are_bit_exact_with_one_latency():
+    """Through jack_thru, a C client copying its inputs to its outputs."""
+    result = run_on_own_server(TWENTY_PLAYRECS)
+    print(f"latency {result['latencies'][:1]} frames in {len(result['exact'])} clean calls; "
+          f"{result['spoiled']} calls had xruns; real-time server: {result['realtime']}")
+    assert len(result["exact"]) == 20, f"{result['spoiled']} calls had xruns or lost frames"
+    assert all(result["exact"]), result["exact"]
+    assert len(set(result["latencies"])) == 1 and result["latencies"][0] is not None
+    assert set(result["sources"]) <= {"measured", "cached"} and result["sources"][-1] == "cached"
 
 
 def delay_line_playrecs(delay):
@@ -318,51 +366,33 @@ def test_a_background_error_is_raised_by_wait(tmp_path):
 # -- sound files ------------------------------------------------------------------------
 
 SIXTY_SECONDS = r"""
-import gc, json, re, sys, threading, warnings
-import numpy as np, soundfile as sf, pyjack
+    import gc, re, threading
+    import soundfile as sf
 
-RATE, SECONDS, CHANNELS = 48000, 60, 2
-folder = sys.argv[1]
-taken, back = folder + "/take.flac", folder + "/back.wav"
+    RATE, SECONDS, CHANNELS = 48000, 60, 2
+    taken, back = sys.argv[1] + "/take.flac", sys.argv[1] + "/back.wav"
 
+    def rss(field):
+        return int(re.search(field + r":\s+(\d+)", open("/proc/self/status").read()).group(1))
 
-def rss(field):
-    return int(re.search(field + r":\s+(\d+)", open("/proc/self/status").read()).group(1))
+    def measured(call):
+        gc.collect()
+        base = rss("VmRSS")
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets the peak (VmHWM)
+        call()
+        return rss("VmHWM") - base
 
+    stop = threading.Event()
 
-def reset_peak():
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
+    def source(stream):
+        rng = np.random.default_rng(8)
+        for _, outblock in stream.blocks(4096):
+            rng.random(dtype=np.float32, out=outblock)
+            outblock -= 0.5
+            if stop.is_set():
+                break
 
-
-def measured(call):
-    gc.collect()
-    base = rss("VmRSS")
-    reset_peak()
-    call()
-    return rss("VmHWM") - base
-
-
-stop = threading.Event()
-
-
-def source(stream):
-    rng = np.random.default_rng(8)
-    for _, outblock in stream.blocks(4096):
-        rng.random(dtype=np.float32, out=outblock)
-        outblock -= 0.5
-        if stop.is_set():
-            break
-
-
-result = {}
-try:  # real-time priority, where we may, keeps a busy machine from disturbing JACK
-    server = pyjack.Server(rate=RATE, period=2048, realtime=True).start()
-except pyjack.Error:
-    server = pyjack.Server(rate=RATE, period=2048).start()
-with server:
-    import os
-    os.environ["JACK_DEFAULT_SERVER"] = server.name
     with pyjack.Stream(outputs=CHANNELS, name="noise") as generator:
         worker = threading.Thread(target=source, args=(generator,))
         worker.start()
@@ -399,7 +429,6 @@ with server:
         equal += int(np.array_equal(a, b))
         compared += 1
     result["seconds_equal"], result["seconds_compared"] = equal, compared
-print(json.dumps(result))
 """
 
 
@@ -409,10 +438,7 @@ def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(tmp_path):
     with 2048-frame periods (and real-time priority where allowed), which a
     loaded machine disturbs less."""
     pytest.importorskip("soundfile")
-    done = subprocess.run([sys.executable, "-c", SIXTY_SECONDS, str(tmp_path)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_on_own_server(SIXTY_SECONDS, tmp_path, period=2048)
     seconds, channels = 60, 2
     data_kib = seconds * RATE * channels * 4 // 1024
     print(f"{seconds} s x {channels} ch = {data_kib} KiB of samples; peak memory grew by "
