@@ -42,3 +42,12 @@ __all__ = [
     "ShmFailure", "TransportLooping", "TransportNetStarting", "TransportRolling",
     "TransportStarting", "TransportStopped", "VersionError",
 ] + _compat.__all__
+
+# Jupyter and scripts: rec(), play(), playrec() on default clients, and streams.
+from ._play import Status, get_status, measure_latency, play, playrec, rec, stop, wait  # noqa: E402
+from ._stream import Stream, default_server  # noqa: E402
+
+__all__ += [
+    "Status", "Stream", "default_server", "get_status", "measure_latency", "play", "playrec",
+    "rec", "stop", "wait",
+]

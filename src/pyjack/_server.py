@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import shutil
 import signal
@@ -19,6 +21,73 @@ def _socket_path(name: str) -> str:
     # Where JACK2 on Linux puts a server's request socket. Only a hint: when it
     # is missing we still ask libjack, which is the real test.
     return f"/dev/shm/jack_{name}_{os.getuid()}_0"
+
+
+_REGISTRY = "/dev/shm/jack-shm-registry"
+_REGISTRY_LOCK_KEY = 0x282929  # JACK2's SysV semaphore guarding that registry
+_MAX_SERVERS = 8
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reclaim_dead_server_slots() -> int:
+    """Free the registry slots of our servers whose jackd is gone.
+
+    JACK2 keeps a server's slot in its shared registry until a server of the
+    same name starts again, and it has only eight. Servers with fresh names
+    that were killed (tests do that) would use them all up, after which no
+    jackd starts on the machine. This does what jackd itself does for a dead
+    slot of its own name, under the same lock. Returns the slots freed; any
+    surprise in the registry's layout makes it do nothing.
+    """
+    if not os.path.exists(_REGISTRY):
+        return 0
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        semid = libc.semget(_REGISTRY_LOCK_KEY, 0, 0)
+    except (OSError, AttributeError):
+        return 0
+    if semid < 0:
+        return 0
+
+    class SemBuf(ctypes.Structure):
+        _fields_ = [("num", ctypes.c_ushort), ("op", ctypes.c_short), ("flg", ctypes.c_short)]
+
+    sem_undo, ipc_nowait = 0x1000, 0o4000
+    take = SemBuf(0, -1, sem_undo | ipc_nowait)
+    deadline = time.monotonic() + 2.0
+    while libc.semop(semid, ctypes.byref(take), 1) != 0:
+        if time.monotonic() > deadline:
+            return 0
+        time.sleep(0.005)
+    freed = 0
+    try:
+        with open(_REGISTRY, "r+b") as f, mmap.mmap(f.fileno(), 0) as m:
+            magic = int.from_bytes(m[0:4], "little")
+            hdr_len = int.from_bytes(m[12:16], "little")
+            slot = (hdr_len - 24) // _MAX_SERVERS
+            if magic != 0x4A41434B or slot < 8 or 24 + slot * _MAX_SERVERS != hdr_len:
+                return 0
+            ours = f"jack-{os.getuid()}:".encode()
+            for i in range(_MAX_SERVERS):
+                at = 24 + i * slot
+                pid = int.from_bytes(m[at:at + 4], "little", signed=True)
+                if pid > 0 and m[at + 4:at + 4 + len(ours)] == ours and not _pid_alive(pid):
+                    m[at:at + slot] = bytes(slot)
+                    freed += 1
+    except (OSError, ValueError):
+        return freed
+    finally:
+        libc.semop(semid, ctypes.byref(SemBuf(0, 1, sem_undo)), 1)
+    return freed
 
 
 def server_running(name: str | None = None) -> bool:
@@ -92,17 +161,31 @@ class Server:
         if server_running(self.name):
             raise Error(f"a JACK server named {self.name!r} is already running; "
                         "pyjack.Server only manages servers it starts itself")
-        self._log = tempfile.TemporaryFile(prefix="pyjack-jackd-")
         priority = ["-R", "-P", "70"] if self.realtime else ["--no-realtime"]
         command = [executable, *priority, "-n", self.name, "-d", "dummy",
                    "-r", str(self.rate), "-p", str(self.period), *self.extra_args]
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
-                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        # jackd reads this too, and then trips over the other server's files.
+        env.pop("JACK_DEFAULT_SERVER", None)
+
+        def launch():
+            _reclaim_dead_server_slots()
+            self._log = tempfile.TemporaryFile(prefix="pyjack-jackd-")
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
+                                            stderr=subprocess.STDOUT, env=env,
+                                            start_new_session=True)
+
+        launch()
         deadline = time.monotonic() + self.timeout
         try:
             while True:
                 if self.process.poll() is not None:
+                    if "Too many servers" in self.log() and time.monotonic() < deadline:
+                        # JACK's eight server slots are all in use: wait for one.
+                        self._log.close()
+                        time.sleep(0.2)
+                        launch()
+                        continue
                     raise Error(f"jackd exited with code {self.process.returncode} while starting:\n"
                                 + self.log())
                 if os.path.exists(_socket_path(self.name)) and server_running(self.name):

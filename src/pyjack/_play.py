@@ -1,0 +1,987 @@
+"""rec(), play() and playrec(): numpy arrays and sound files through JACK
+ports, shaped like sounddevice's functions, with sample-exact latency.
+
+They run on two default clients, "pyjack-out" and "pyjack-in", one per
+direction, on pyjack.default_server(). One call runs at a time, blocking or
+in a background thread; wait(), stop() and get_status() act on it.
+
+How playrec() aligns, exactly: both clients run in the same JACK cycles and
+stamp each cycle with its frame time, so the input position that crossed the
+ports in the same cycle as the first played frame is known to the frame (see
+_stream.same_cycle_offset). What the JACK graph adds between our output and
+our input (a loopback client, a feedback period, a sound card's converters)
+is a constant of the routing: the first playrec() over a routing finds it by
+cross-correlating what it played with what it recorded, and every later call
+over the same routing uses that number, so the latency reported is the same
+in every call and the aligned recording matches the played signal sample for
+sample.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import os
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from ._core import Client, Error, IsInput, IsOutput, NotConnectedError, TimeoutError, UsageError
+from ._stream import (
+    DEPTH,
+    Side,
+    as_frames,
+    check_out,
+    default_server,
+    first_cycle_after,
+    resolve_ports,
+    same_cycle_offset,
+    wait_until,
+)
+
+__all__ = ["Status", "get_status", "measure_latency", "play", "playrec", "rec", "stop", "wait"]
+
+_STALL = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Status:
+    """What the current or last rec(), play() or playrec() did.
+
+    kind: "rec", "play" or "playrec" ("" before the first call).
+    active: the call is still running.
+    frames_played / frames_recorded: frames that left our output ports /
+        frames delivered to the result (after alignment, for playrec).
+    lost_in: input frames dropped because Python fell behind.
+    lost_out: output frames played as silence because Python fell behind.
+    skipped: frames of JACK cycles our clients missed (in an xrun JACK may
+        not run a client for a cycle), so later frames are off by that much.
+    xruns: xruns the server reported during the call.
+    latency: playrec's round-trip latency in frames: from the moment a played
+        frame left our output port to the moment it arrived at our input
+        port. None when it could not be told.
+    latency_source: "measured" (from this call's signal), "cached" (from an
+        earlier call over the same routing), "given" (latency=) or None.
+    start_time: JACK frame time of the first frame played (play, playrec) or
+        recorded (rec).
+    stopped: stop() ended the call early.
+    error: the exception that ended a background call, if any.
+
+    A status is true when nothing was lost or skipped and no error happened:
+    then every frame of our clients is where its position says, to the
+    sample. An xrun may also make another client in the path (a loopback
+    client, say) miss a cycle, which pyjack cannot see: where that matters,
+    check xruns == 0 too.
+    """
+
+    kind: str = ""
+    active: bool = False
+    frames_played: int = 0
+    frames_recorded: int = 0
+    lost_in: int = 0
+    lost_out: int = 0
+    skipped: int = 0
+    xruns: int = 0
+    latency: int | None = None
+    latency_source: str | None = None
+    start_time: int | None = None
+    stopped: bool = False
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No frame was lost or skipped and no error happened."""
+        return not (self.lost_in or self.lost_out or self.skipped) and self.error is None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class _Default:
+    """The two clients behind rec(), play() and playrec()."""
+
+    def __init__(self):
+        self.server = default_server()
+        self.outs = Side(Client("pyjack-out", server=self.server, depth=DEPTH), IsOutput)
+        try:
+            self.ins = Side(Client("pyjack-in", server=self.server, depth=DEPTH), IsInput)
+        except BaseException:
+            self.outs.client.close()
+            raise
+
+    def usable(self) -> bool:
+        return all(not side.client.closed and not side.client.stats.shutdown
+                   for side in (self.outs, self.ins))
+
+    def close(self) -> None:
+        for side in (self.outs, self.ins):
+            side.client.close()
+
+
+_lock = threading.Lock()
+_default: _Default | None = None
+_current: "_Call | None" = None
+_latencies: dict = {}  # routing -> latency in frames found by an earlier playrec()
+
+
+def _close_default() -> None:
+    global _default
+    if _default is not None:
+        _default.close()
+        _default = None
+
+
+def _engine() -> _Default:
+    global _default
+    if _default is not None and not _default.usable():
+        _close_default()
+    if _default is None:
+        _default = _Default()
+        # Registered after any private server's stop, so it runs before it.
+        atexit.register(_close_default)
+    return _default
+
+
+class _Call:
+    """One rec(), play() or playrec(), running or done."""
+
+    def __init__(self, kind: str, blocking: bool):
+        self.kind = kind
+        self.blocking = blocking
+        self.stop_event = threading.Event()
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.error_seen = False
+        self.sides: tuple = ()
+        self.final: tuple | None = None
+        self.frames_played = 0
+        self.frames_recorded = 0
+        self.latency = None
+        self.latency_source = None
+        self.start_time = None
+        self.stopped = False
+        self.result: np.ndarray | None = None
+
+    def should_stop(self) -> bool:
+        return self.stop_event.is_set()
+
+    def counters(self) -> tuple:
+        if self.final is not None:
+            return self.final
+        lost_in = sum(side.lost() for side in self.sides if side.is_input)
+        lost_out = sum(side.lost() for side in self.sides if not side.is_input)
+        skipped = sum(side.skipped() for side in self.sides)
+        xruns = max((side.xruns() for side in self.sides), default=0)
+        return lost_in, lost_out, skipped, xruns
+
+    def status(self) -> Status:
+        try:
+            lost_in, lost_out, skipped, xruns = self.counters()
+        except NotConnectedError:
+            lost_in = lost_out = skipped = xruns = 0
+        return Status(self.kind, not self.done.is_set(), self.frames_played, self.frames_recorded,
+                      lost_in, lost_out, skipped, xruns, self.latency, self.latency_source, self.start_time,
+                      self.stopped, self.error)
+
+    def taken(self):
+        if self.result is None:
+            return None
+        return self.result[:self.frames_recorded]
+
+    def run(self, body) -> None:
+        try:
+            body()
+            self.stopped = self.stop_event.is_set()
+        except BaseException as error:
+            self.error = error
+            self.stopped = isinstance(error, KeyboardInterrupt)
+            raise
+        finally:
+            for side in self.sides:
+                side.stop()
+            try:
+                self.final = self.counters()
+            except NotConnectedError:
+                self.final = (0, 0, 0, 0)
+            self.done.set()
+
+    def launch(self, body) -> None:
+        if self.blocking:
+            try:
+                self.run(body)
+            except BaseException:
+                self.error_seen = True
+                raise
+            return
+
+        def background():
+            try:
+                self.run(body)
+            except BaseException:
+                pass  # kept in self.error for wait()
+
+        self.thread = threading.Thread(target=background, name=f"pyjack-{self.kind}", daemon=True)
+        self.thread.start()
+
+
+def _begin(kind: str, blocking) -> tuple:
+    """Claim the default clients for a new call."""
+    global _current
+    if not isinstance(blocking, bool):
+        raise TypeError(f"blocking must be True or False, not {blocking!r}")
+    with _lock:
+        if _current is not None and not _current.done.is_set():
+            raise UsageError(f"pyjack.{_current.kind}() is still running; call pyjack.wait() or "
+                             "pyjack.stop() before starting another call")
+        engine = _engine()
+        call = _Call(kind, blocking)
+        _current = call
+    return call, engine
+
+
+def _abandon(call: _Call, error: BaseException) -> None:
+    """A call that failed while being set up: nothing runs, the clients stay usable."""
+    call.error = error
+    call.error_seen = True
+    for side in call.sides:
+        side.stop()
+    call.done.set()
+
+
+# -- sound files, progress ----------------------------------------------------
+
+def _soundfile():
+    try:
+        import soundfile
+    except (ImportError, OSError) as error:
+        raise ImportError("reading and writing sound files needs the soundfile package: "
+                          "pip install 'pyjack-rt[soundfile]' (or pip install soundfile)") from error
+    return soundfile
+
+
+def _is_path(value) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+class _ArraySource:
+    def __init__(self, data: np.ndarray):
+        self.data = data
+        self.frames, self.channels = data.shape
+
+    def block(self, index: int, frames: int) -> np.ndarray:
+        return self.data[index:index + frames]
+
+    def head(self, frames: int) -> np.ndarray:
+        return self.data[:frames]
+
+    def keep(self, frames: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _FileSource:
+    """A sound file read block by block into one reused buffer."""
+
+    def __init__(self, path, samplerate: int, chunk: int):
+        sf = _soundfile()
+        self.file = sf.SoundFile(path)
+        try:
+            if self.file.samplerate != samplerate:
+                raise ValueError(f"{os.fspath(path)!r} is sampled at {self.file.samplerate} Hz but the "
+                                 f"JACK server runs at {samplerate} Hz; pyjack does not resample")
+            self.frames, self.channels = self.file.frames, self.file.channels
+            if self.frames <= 0:
+                raise ValueError(f"{os.fspath(path)!r} has no frames")
+            self.buffer = np.empty((chunk, self.channels), np.float32)
+        except BaseException:
+            self.file.close()
+            raise
+        self.kept = None
+        self.kept_frames = 0
+
+    def keep(self, frames: int) -> None:
+        """Keep a copy of the first frames read, for head()."""
+        self.kept = np.empty((frames, self.channels), np.float32)
+
+    def block(self, index: int, frames: int) -> np.ndarray:
+        block = self.buffer[:frames]
+        got = self.file.read(frames, dtype="float32", always_2d=True, out=block)
+        if len(got) < frames:
+            block[len(got):] = 0.0
+        if self.kept is not None and index < len(self.kept):
+            n = min(frames, len(self.kept) - index)
+            self.kept[index:index + n] = block[:n]
+        return block
+
+    def head(self, frames: int) -> np.ndarray:
+        return self.kept[:frames]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _ArraySink:
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+    def target(self, index: int, frames: int) -> np.ndarray:
+        return self.array[index:index + frames]
+
+    def commit(self, index: int, frames: int) -> None:
+        pass
+
+    def put(self, index: int, block: np.ndarray) -> None:
+        self.array[index:index + len(block)] = block
+
+    def scratch(self, frames: int) -> np.ndarray:
+        # Frames to throw away land at the start of the result, which is
+        # overwritten later: nothing else is allocated.
+        return self.array[:frames]
+
+    def close(self) -> None:
+        pass
+
+
+class _FileSink:
+    """A sound file written block by block from one reused buffer."""
+
+    def __init__(self, path, samplerate: int, channels: int, subtype, chunk: int):
+        sf = _soundfile()
+        self.file = sf.SoundFile(path, "w", samplerate=samplerate, channels=channels, subtype=subtype)
+        self.buffer = np.empty((chunk, channels), np.float32)
+
+    def target(self, index: int, frames: int) -> np.ndarray:
+        return self.buffer[:frames]
+
+    def commit(self, index: int, frames: int) -> None:
+        self.file.write(self.buffer[:frames])
+
+    def put(self, index: int, block: np.ndarray) -> None:
+        self.file.write(block)
+
+    def scratch(self, frames: int) -> np.ndarray:
+        return self.buffer[:frames]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Progress:
+    """A tqdm bar (notebook-aware) for long blocking calls, or nothing."""
+
+    def __init__(self, progress, blocking: bool, total, samplerate: int, desc: str):
+        self.bar = None
+        self.shown = 0
+        if progress not in (None, True, False):
+            raise TypeError(f"progress must be None, True or False, not {progress!r}")
+        if progress is False or not blocking or total is None:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            if progress:
+                raise ImportError("progress=True needs tqdm: pip install 'pyjack-rt[progress]' "
+                                  "(or pip install tqdm)") from None
+            return
+        if progress is None and total < 2 * samplerate:
+            return  # short calls go without a bar
+        self.bar = tqdm(total=total, unit="frame", unit_scale=True, desc=desc)
+
+    def update(self, value: int) -> None:
+        if self.bar is not None and value > self.shown:
+            self.bar.update(value - self.shown)
+            self.shown = value
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# -- argument checks ------------------------------------------------------------
+
+def _check_frames(frames, what="frames"):
+    if not isinstance(frames, (int, np.integer)) or isinstance(frames, bool) or frames <= 0:
+        raise ValueError(f"{what} must be a positive int, not {frames!r}")
+    return int(frames)
+
+
+def _check_rate(samplerate, engine: _Default) -> int:
+    rate = engine.ins.client.samplerate
+    if samplerate is not None and samplerate != rate:
+        raise ValueError(f"samplerate={samplerate} but the JACK server runs at {rate} Hz; "
+                         "pyjack does not resample")
+    return rate
+
+
+def _chunk(side: Side) -> int:
+    rate, period = side.client.samplerate, side.client.blocksize
+    return max(period, min(side.chunk_limit, rate // 20))
+
+
+def _poll_interval(side: Side) -> float:
+    return min(0.005, max(0.0005, side.client.blocksize / side.client.samplerate / 2))
+
+
+def _check_channels(channels):
+    if channels is None:
+        return None
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels <= 0:
+        raise ValueError(f"channels must be a positive int, not {channels!r}")
+    return channels
+
+
+def _agree(what: str, *values) -> int | None:
+    """The one channel count that the given sources (name, value) agree on."""
+    known = [(name, value) for name, value in values if value is not None]
+    for name, value in known[1:]:
+        if value != known[0][1]:
+            raise ValueError(f"{what}: {known[0][0]} gives {known[0][1]} channel(s) but "
+                             f"{name} gives {value}")
+    return known[0][1] if known else None
+
+
+def _find_latency(played: np.ndarray, recorded: np.ndarray, max_latency: int):
+    """The lag (0..max_latency) at which recorded best matches played, or None
+    when the correlation has no clear peak (silence, a steady tone)."""
+    n = len(played) + len(recorded)
+    size = 1 << (n - 1).bit_length()
+    best = None
+    for o in range(played.shape[1]):
+        spectrum = np.conj(np.fft.rfft(played[:, o].astype(np.float64), size))
+        for i in range(recorded.shape[1]):
+            corr = np.fft.irfft(spectrum * np.fft.rfft(recorded[:, i].astype(np.float64), size), size)
+            score = np.abs(corr[:max_latency + 1])
+            if best is None or score.max() > best.max():
+                best = score
+    lag = int(np.argmax(best))
+    peak = best[lag]
+    if not peak > 0.0:
+        return None
+    guard = 32
+    rest = np.concatenate([best[:max(0, lag - guard)], best[lag + guard + 1:]])
+    if len(rest) and rest.max() > 0.5 * peak:
+        return None
+    return lag
+
+
+# -- rec ------------------------------------------------------------------------
+
+def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype=None,
+        samplerate=None, blocking=False, progress=None):
+    """Record from JACK ports into a float32 array (or a sound file).
+
+    frames: how many frames; default: len(out). With file= and
+        blocking=False, None records until stop().
+    channels: how many channels; default: from out or inputs, else 1.
+    inputs: the ports to record from: a port name or regular expression, or
+        a sequence of them, one channel per matching port (e.g.
+        "system:capture_1", ["a:out_1", "b:out_1"], "system:capture_[12]$").
+        Default: the server's first physical capture ports.
+    out: a float32 array shaped (frames, channels) to fill in place.
+    file: record into this sound file instead (WAV, FLAC, ... by its name;
+        needs the soundfile extra), written block by block: an hour never
+        sits in memory. subtype: soundfile's subtype, e.g. "PCM_24", "FLOAT".
+    samplerate: if given, must be the server's rate (JACK does not resample).
+    blocking: wait until done; else return at once and record in the
+        background (see wait(), stop(), get_status()).
+    progress: show a progress bar (tqdm) for a blocking call; None shows one
+        for calls of 2 s or more when tqdm is installed.
+
+    Returns the array (filled in the background unless blocking), or None
+    for a file. Recording starts with the first JACK cycle after the ports
+    are connected. Never raises a sync error: dropped input shows in
+    get_status().lost_in.
+
+    >>> x = pyjack.rec(48000, inputs="system:capture_1", blocking=True)
+    >>> x.shape, x.dtype
+    ((48000, 1), dtype('float32'))
+    >>> pyjack.rec(10 * 48000, channels=2, file="take.flac")   # doctest: +SKIP
+    >>> pyjack.wait()                                           # doctest: +SKIP
+    """
+    channels = _check_channels(channels)
+    if frames is not None:
+        frames = _check_frames(frames)
+    if out is not None:
+        if file is not None:
+            raise ValueError("give out= or file=, not both")
+        check_out(out, frames, channels)
+        frames = out.shape[0]
+    if frames is None and (file is None or blocking):
+        raise ValueError("frames is needed (or out=), except when recording to a file "
+                         "in the background until stop()")
+    if file is not None and not _is_path(file):
+        raise TypeError(f"file must be a path (str or os.PathLike), not {type(file).__name__}")
+    if file is not None:
+        _soundfile()
+    call, engine = _begin("rec", blocking)
+    sink = bar = None
+    try:
+        rate = _check_rate(samplerate, engine)
+        ins = engine.ins
+        count = _agree("rec", ("channels", channels),
+                       ("out", None if out is None else out.shape[1]))
+        sources = resolve_ports(ins.client, inputs, IsOutput, count, "port to record from")
+        count = _agree("rec", ("channels", count), ("inputs", len(sources)))
+        chunk = _chunk(ins)
+        if file is not None:
+            sink = _FileSink(file, rate, count, subtype, chunk)
+        else:
+            if out is None:
+                out = np.zeros((frames, count), np.float32)
+            sink = _ArraySink(out)
+            call.result = out
+        bar = _Progress(progress, blocking, frames, rate, "rec")
+        ins.set_channels(count)
+        call.sides = (ins,)
+    except BaseException as error:
+        if sink is not None:
+            sink.close()
+        _abandon(call, error)
+        raise
+
+    def body():
+        try:
+            _rec(call, ins, frames, sources, sink, chunk, bar)
+        finally:
+            bar.close()
+            sink.close()
+
+    call.launch(body)
+    return None if file is not None else out
+
+
+def _rec(call, ins, frames, sources, sink, chunk, bar):
+    ins.start()
+    for source, port in zip(sources, ins.ports):
+        ins.client.connect(source, port)
+    connected = ins.client.frame_time
+    if not wait_until(lambda: ins.moved() >= ins.client.blocksize, "the first input cycle",
+                      call.should_stop):
+        return
+    start = first_cycle_after(ins, connected)
+    call.start_time = ins.time_of(start)
+    ins.mark()
+    while ins.position < start:
+        target = sink.scratch(min(chunk, start - ins.position))
+        if not ins.exchange(target.T, call.should_stop):
+            return
+    while frames is None or call.frames_recorded < frames:
+        if call.should_stop():
+            return
+        index = call.frames_recorded
+        k = chunk if frames is None else min(chunk, frames - index)
+        target = sink.target(index, k)
+        if not ins.exchange(target.T, call.should_stop):
+            return
+        sink.commit(index, k)
+        call.frames_recorded = index + k
+        bar.update(call.frames_recorded)
+
+
+# -- play -----------------------------------------------------------------------
+
+def _open_source(data, rate: int, chunk: int, what: str):
+    if _is_path(data):
+        return _FileSource(data, rate, chunk)
+    return _ArraySource(as_frames(data, None, what))
+
+
+def play(data, *, outputs=None, samplerate=None, blocking=False, progress=None):
+    """Play a float32 array (or a sound file) through JACK ports.
+
+    data: samples shaped (frames, channels), or (frames,) for one channel;
+        float64 is converted. Or the path of a sound file (soundfile extra),
+        streamed block by block.
+    outputs: the ports to play to: a port name or regular expression, or a
+        sequence of them, one per channel (e.g. "system:playback_[12]$").
+        Default: the server's first physical playback ports.
+    samplerate: if given, must be the server's rate (JACK does not resample).
+    blocking: wait until the last frame has left the port; else return at
+        once and play in the background (see wait(), stop()).
+    progress: as for rec().
+
+    Never raises a sync error: output that ran dry shows in
+    get_status().lost_out.
+
+    >>> t = np.arange(48000) / 48000
+    >>> pyjack.play(0.2 * np.sin(2 * np.pi * 440 * t), blocking=True)
+    >>> pyjack.play("take.flac", outputs="system:playback_[12]$")   # doctest: +SKIP
+    """
+    call, engine = _begin("play", blocking)
+    source = bar = None
+    try:
+        rate = _check_rate(samplerate, engine)
+        outs = engine.outs
+        chunk = _chunk(outs)
+        source = _open_source(data, rate, chunk, "data")
+        dests = resolve_ports(outs.client, outputs, IsInput, source.channels, "port to play to")
+        _agree("play", ("data", source.channels), ("outputs", len(dests)))
+        bar = _Progress(progress, blocking, source.frames, rate, "play")
+        outs.set_channels(source.channels)
+        call.sides = (outs,)
+    except BaseException as error:
+        if source is not None:
+            source.close()
+        _abandon(call, error)
+        raise
+
+    def body():
+        try:
+            _play(call, outs, source, dests, chunk, bar)
+        finally:
+            bar.close()
+            source.close()
+
+    call.launch(body)
+
+
+def _note_start(call, outs: Side, period: int) -> None:
+    # Read after a few cycles: the stamp of a client's first cycle can be stale.
+    if call.start_time is None and outs.moved() >= 2 * period:
+        call.start_time = outs.time_of(0)
+        outs.mark()
+
+
+def _play(call, outs, source, dests, chunk, bar):
+    frames = source.frames
+    outs.start()
+    for port, dest in zip(outs.ports, dests):
+        outs.client.connect(port, dest)
+    period = outs.client.blocksize
+    index = 0
+    while index < frames:
+        if call.should_stop():
+            return
+        k = min(chunk, frames - index)
+        if not outs.exchange(source.block(index, k).T, call.should_stop):
+            return
+        index += k
+        _note_start(call, outs, period)
+        call.frames_played = min(outs.moved(), frames)
+        bar.update(call.frames_played)
+    # Everything is queued: wait for the last frame to leave, with silence
+    # queued behind it so the ring never runs dry (that would count as lost).
+    zeros = np.zeros((chunk, source.channels), np.float32)
+    poll = _poll_interval(outs)
+    while outs.moved() < frames:
+        if call.should_stop():
+            return
+        if outs.queued() < chunk:
+            outs.exchange(zeros.T, call.should_stop)
+        _note_start(call, outs, period)
+        call.frames_played = min(outs.moved(), frames)
+        bar.update(call.frames_played)
+        time.sleep(poll)
+    _note_start(call, outs, period)
+    call.frames_played = frames
+    bar.update(frames)
+
+
+# -- playrec --------------------------------------------------------------------
+
+def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, out=None,
+            file=None, subtype=None, latency=None, max_latency=None, align=True,
+            samplerate=None, blocking=False, progress=None):
+    """Play and record at once; return the recording aligned to the playback.
+
+    data: what to play, as for play() (an array or a sound file's path).
+    channels: channels to record; default: from out or inputs, else as many
+        as data has.
+    inputs / outputs: ports to record from / play to, as for rec() / play().
+    loopback: connect our output ports straight to our input ports instead
+        (a digital loopback, for trying things out).
+    out: a float32 array shaped (frames of data, channels) to fill in place.
+    file: record into this sound file instead (soundfile extra).
+    latency: None: use the latency found by an earlier call over the same
+        ports, else find it from this call's signal by cross-correlation;
+        "measure": find it from this call's signal anyway; an int: use it.
+        The signal must make it clear (noise, a sweep, a click: not silence
+        or a steady tone); else see measure_latency().
+    max_latency: the longest latency looked for, in frames; default 0.5 s
+        or eight periods, whichever is more.
+    align: return the recording from the frame that carries the first played
+        frame (True), or from the moment the first frame was played (False).
+    blocking, progress, samplerate: as for rec().
+
+    The round-trip latency in frames is get_status().latency: from the
+    moment a played frame leaves our output port to the moment it arrives at
+    our input port, measured on JACK's frame clock, so Python's scheduling
+    never enters it. It is the same in every call over the same ports.
+
+    >>> noise = np.random.default_rng(1).uniform(-0.5, 0.5, (48000, 1)).astype(np.float32)
+    >>> y = pyjack.playrec(noise, loopback=True, blocking=True)
+    >>> bool(np.array_equal(y, noise)), pyjack.get_status().latency
+    (True, 0)
+    """
+    channels = _check_channels(channels)
+    if not isinstance(loopback, bool):
+        raise TypeError(f"loopback must be True or False, not {loopback!r}")
+    if loopback and (inputs is not None or outputs is not None):
+        raise ValueError("loopback=True connects our own ports; leave inputs and outputs out")
+    if not (latency is None or latency == "measure"
+            or (isinstance(latency, int) and not isinstance(latency, bool) and latency >= 0)):
+        raise ValueError(f"latency must be None, 'measure' or a number of frames >= 0, not {latency!r}")
+    if max_latency is not None:
+        _check_frames(max_latency, "max_latency")
+    if out is not None and file is not None:
+        raise ValueError("give out= or file=, not both")
+    if file is not None:
+        if not _is_path(file):
+            raise TypeError(f"file must be a path (str or os.PathLike), not {type(file).__name__}")
+        _soundfile()
+    if not isinstance(align, bool):
+        raise TypeError(f"align must be True or False, not {align!r}")
+    call, engine = _begin("playrec", blocking)
+    source = sink = bar = None
+    try:
+        rate = _check_rate(samplerate, engine)
+        outs, ins = engine.outs, engine.ins
+        chunk = min(_chunk(outs), _chunk(ins))
+        source = _open_source(data, rate, chunk, "data")
+        frames = source.frames
+        if out is not None:
+            check_out(out, frames, channels)
+        if loopback:
+            dests = sources = None
+            count = _agree("playrec", ("channels", channels),
+                           ("out", None if out is None else out.shape[1]),
+                           ("loopback (as many as data has)", source.channels))
+        else:
+            dests = resolve_ports(outs.client, outputs, IsInput, source.channels, "port to play to")
+            _agree("playrec", ("data", source.channels), ("outputs", len(dests)))
+            count = _agree("playrec", ("channels", channels),
+                           ("out", None if out is None else out.shape[1]))
+            if count is None and inputs is None:
+                count = source.channels
+            sources = resolve_ports(ins.client, inputs, IsOutput, count, "port to record from")
+            count = _agree("playrec", ("channels", count), ("inputs", len(sources)))
+        period = ins.client.blocksize
+        if max_latency is None:
+            max_latency = max(rate // 2, 8 * period)
+        if file is not None:
+            sink = _FileSink(file, rate, count, subtype, chunk)
+        else:
+            if out is None:
+                out = np.zeros((frames, count), np.float32)
+            sink = _ArraySink(out)
+            call.result = out
+        outs.set_channels(source.channels)
+        ins.set_channels(count)
+        routing = (engine.server, tuple(outs.ports if loopback else dests),
+                   tuple(ins.ports if loopback else sources), period, rate)
+        if isinstance(latency, int):
+            call.latency, call.latency_source = latency, "given"
+        elif latency is None and routing in _latencies:
+            call.latency, call.latency_source = _latencies[routing], "cached"
+        bar = _Progress(progress, blocking, frames, rate, "playrec")
+        call.sides = (outs, ins)
+    except BaseException as error:
+        for thing in (source, sink):
+            if thing is not None:
+                thing.close()
+        _abandon(call, error)
+        raise
+
+    def body():
+        try:
+            _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk,
+                     max_latency, align, routing, bar)
+        finally:
+            bar.close()
+            source.close()
+            sink.close()
+
+    call.launch(body)
+    return None if file is not None else out
+
+
+def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max_latency,
+             align, routing, bar):
+    frames = source.frames
+    rate, period = ins.client.samplerate, ins.client.blocksize
+    ins.start()
+    outs.start()
+    if loopback:
+        for port, back in zip(outs.ports, ins.ports):
+            outs.client.connect(port, back)
+    else:
+        for port, dest in zip(outs.ports, dests):
+            outs.client.connect(port, dest)
+        for src, port in zip(sources, ins.ports):
+            ins.client.connect(src, port)
+    if not wait_until(lambda: ins.moved() >= 2 * period, "the first input cycles", call.should_stop):
+        return
+    # Output stays this far ahead, so Python may stall that long unheard.
+    lead = min(outs.client.depth // 2, max(4 * chunk, rate // 4))
+    zeros = np.zeros((chunk, source.channels), np.float32)
+    scratch = np.empty((chunk, len(ins.ports)), np.float32)
+    measuring = call.latency is None
+    if measuring:
+        head = min(frames, rate)
+        window = head + max_latency
+        pending = np.zeros((window, len(ins.ports)), np.float32)
+        source.keep(head)
+        offset = None
+    else:
+        offset = call.latency if align else 0
+    queued = 0          # frames of data queued so far (then silence)
+    zero = None         # input position that crossed with output position 0
+    deadline = time.monotonic() + _STALL
+    while call.frames_recorded < frames:
+        if call.should_stop():
+            return
+        while outs.queued() < lead:
+            if queued < frames:
+                k = min(chunk, frames - queued)
+                block = source.block(queued, k)
+            else:
+                k, block = chunk, zeros
+            if not outs.exchange(block.T, call.should_stop):
+                return
+            queued += k
+        call.frames_played = min(outs.moved(), frames)
+        if zero is None:
+            zero = same_cycle_offset(outs, ins, period)
+            if zero is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("could not line up the input and output cycles")
+                time.sleep(0.001)
+                continue
+            call.start_time = outs.time_of(0)
+            outs.mark()
+            ins.mark()
+        position = ins.position
+        if measuring:
+            if position < zero:
+                target = scratch[:min(chunk, zero - position)]
+            else:
+                at = position - zero
+                target = pending[at:at + min(chunk, window - at)]
+            if not ins.exchange(target.T, call.should_stop):
+                return
+            if ins.position == zero + window:
+                lag = _find_latency(source.head(head), pending, max_latency)
+                if lag is None:
+                    warnings.warn("playrec() could not tell the latency from this signal (no clear "
+                                  "correlation peak); the recording starts when the first frame "
+                                  "was played. Use noise or a sweep, pass latency=, or call "
+                                  "pyjack.measure_latency() first.", RuntimeWarning, stacklevel=2)
+                else:
+                    call.latency, call.latency_source = lag, "measured"
+                    if not any(call.counters()):
+                        # Only a clean measurement is kept: in an xrun JACK may
+                        # skip a cycle of any client in the path.
+                        _latencies[routing] = lag
+                offset = lag if (align and lag is not None) else 0
+                kept = pending[offset:offset + min(frames, window - offset)]
+                for at in range(0, len(kept), chunk):
+                    sink.put(at, kept[at:at + chunk])
+                call.frames_recorded = len(kept)
+                measuring = False
+                pending = None
+        else:
+            start = zero + offset
+            if position < start:
+                if not ins.exchange(scratch[:min(chunk, start - position)].T, call.should_stop):
+                    return
+                continue
+            index = position - start
+            k = min(chunk, frames - index)
+            if not ins.exchange(sink.target(index, k).T, call.should_stop):
+                return
+            sink.commit(index, k)
+            call.frames_recorded = index + k
+        bar.update(call.frames_recorded)
+    call.frames_played = min(outs.moved(), frames)
+
+
+def measure_latency(*, inputs=None, outputs=None, loopback=False, channels=1, seconds=0.25,
+                    level=0.1, max_latency=None) -> int:
+    """Find the round-trip latency of a routing by playing a short burst of
+    quiet noise, and remember it for later playrec() calls over it.
+
+    inputs, outputs, loopback, max_latency: as for playrec().
+    channels: channels of noise to play (each output gets its own noise).
+    seconds, level: the burst's length and peak level (0..1).
+
+    Returns the latency in frames; raises Error if the noise did not come back.
+
+    >>> pyjack.measure_latency(outputs="system:playback_1", inputs="system:capture_1")  # doctest: +SKIP
+    256
+    """
+    rate = _engine().ins.client.samplerate
+    frames = max(1024, int(seconds * rate))
+    noise = np.random.default_rng().uniform(-level, level, (frames, channels)).astype(np.float32)
+    for attempt in range(3):  # an xrun spoils a measurement: try again
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            playrec(noise, inputs=inputs, outputs=outputs, loopback=loopback, latency="measure",
+                    max_latency=max_latency, blocking=True, progress=False)
+        status = get_status()
+        if status.ok and not status.xruns:
+            break
+    if status.latency is None:
+        raise Error("the noise played did not come back through the inputs: check the routing "
+                    "between the outputs and the inputs")
+    return status.latency
+
+
+# -- wait, stop, status ---------------------------------------------------------
+
+def get_status() -> Status:
+    """The Status of the running call, or of the last one.
+
+    >>> pyjack.get_status().lost_in        # doctest: +SKIP
+    0
+    """
+    call = _current
+    return Status() if call is None else call.status()
+
+
+def wait(timeout=None) -> Status:
+    """Wait for the background call to finish and return its Status.
+
+    Raises the exception that ended it, if any (once), and TimeoutError
+    after timeout seconds. Without a running call, returns the last Status.
+
+    >>> pyjack.play(signal)                # doctest: +SKIP
+    >>> pyjack.wait().lost_out             # doctest: +SKIP
+    0
+    """
+    if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
+                                or timeout < 0):
+        raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
+    call = _current
+    if call is None:
+        return Status()
+    if not call.done.wait(timeout):
+        raise TimeoutError(f"pyjack.{call.kind}() is still running after {timeout} s")
+    if call.thread is not None:
+        call.thread.join()
+    if call.error is not None and not call.error_seen:
+        call.error_seen = True
+        raise call.error
+    return call.status()
+
+
+def stop():
+    """End the background call early and return what it recorded.
+
+    Returns the part of the array recorded so far (rec, playrec into an
+    array), else None. Output queued but not yet played is dropped.
+
+    >>> pyjack.rec(60 * 48000)             # doctest: +SKIP
+    >>> x = pyjack.stop()                  # what was taken so far
+    """
+    call = _current
+    if call is None:
+        return None
+    call.stop_event.set()
+    if call.thread is not None and call.thread is not threading.current_thread():
+        call.thread.join(_STALL + 5)
+    return call.taken()
