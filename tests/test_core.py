@@ -180,8 +180,15 @@ def test_stall_longer_than_ring_is_counted_exactly_and_resyncs(jack_server):
         values = np.concatenate(received)
         values = values[np.flatnonzero(values)[0]:]  # from the producer's first frame
         runs = consecutive_runs(values)
-        assert len(runs) == 2, [(r[0], r[-1]) for r in runs]
-        assert runs[1][0] - runs[0][-1] - 1 == lost
+        gaps = [int(b[0] - a[-1] - 1) for a, b in zip(runs, runs[1:])]
+        # The stall's gap is exactly what the engine dropped. Any other gap is
+        # a cycle the server itself skipped in an xrun (a busy machine without
+        # real-time priority), which it counts.
+        stall_gap = max(gaps)
+        assert stall_gap == lost
+        others = sum(abs(g) for g in gaps) - stall_gap
+        xruns = max(consumer.stats.xruns, producer.client.stats.xruns)
+        assert others <= xruns * N, (gaps, xruns)
         stats = consumer.stats
         assert stats.frames_in + stats.lost_in == stats.cycles * N
         assert not producer.errors
@@ -631,4 +638,16 @@ def test_realtime_server_option():
         assert "realtime mode" in server.log() and "no-realtime" not in " ".join(
             server.process.args)
         with pyjack.Client("rt", server=server.name) as client:
+            assert client.samplerate == RATE
+
+
+def test_killed_servers_do_not_use_up_jacks_server_slots():
+    """JACK2 has eight server slots per machine; a killed server's slot comes
+    back when a server of the same name starts, so Server reuses names."""
+    for _ in range(12):
+        server = pyjack.Server().start()
+        server.kill()
+        server.stop()
+    with pyjack.Server() as server:
+        with pyjack.Client("after-kills", server=server.name) as client:
             assert client.samplerate == RATE

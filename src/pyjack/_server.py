@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import ctypes
-import mmap
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-import uuid
 
 from ._core import Client, Error, NotConnectedError
 
@@ -23,71 +20,12 @@ def _socket_path(name: str) -> str:
     return f"/dev/shm/jack_{name}_{os.getuid()}_0"
 
 
-_REGISTRY = "/dev/shm/jack-shm-registry"
-_REGISTRY_LOCK_KEY = 0x282929  # JACK2's SysV semaphore guarding that registry
-_MAX_SERVERS = 8
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reclaim_dead_server_slots() -> int:
-    """Free the registry slots of our servers whose jackd is gone.
-
-    JACK2 keeps a server's slot in its shared registry until a server of the
-    same name starts again, and it has only eight. Servers with fresh names
-    that were killed (tests do that) would use them all up, after which no
-    jackd starts on the machine. This does what jackd itself does for a dead
-    slot of its own name, under the same lock. Returns the slots freed; any
-    surprise in the registry's layout makes it do nothing.
-    """
-    if not os.path.exists(_REGISTRY):
-        return 0
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        semid = libc.semget(_REGISTRY_LOCK_KEY, 0, 0)
-    except (OSError, AttributeError):
-        return 0
-    if semid < 0:
-        return 0
-
-    class SemBuf(ctypes.Structure):
-        _fields_ = [("num", ctypes.c_ushort), ("op", ctypes.c_short), ("flg", ctypes.c_short)]
-
-    sem_undo, ipc_nowait = 0x1000, 0o4000
-    take = SemBuf(0, -1, sem_undo | ipc_nowait)
-    deadline = time.monotonic() + 2.0
-    while libc.semop(semid, ctypes.byref(take), 1) != 0:
-        if time.monotonic() > deadline:
-            return 0
-        time.sleep(0.005)
-    freed = 0
-    try:
-        with open(_REGISTRY, "r+b") as f, mmap.mmap(f.fileno(), 0) as m:
-            magic = int.from_bytes(m[0:4], "little")
-            hdr_len = int.from_bytes(m[12:16], "little")
-            slot = (hdr_len - 24) // _MAX_SERVERS
-            if magic != 0x4A41434B or slot < 8 or 24 + slot * _MAX_SERVERS != hdr_len:
-                return 0
-            ours = f"jack-{os.getuid()}:".encode()
-            for i in range(_MAX_SERVERS):
-                at = 24 + i * slot
-                pid = int.from_bytes(m[at:at + 4], "little", signed=True)
-                if pid > 0 and m[at + 4:at + 4 + len(ours)] == ours and not _pid_alive(pid):
-                    m[at:at + slot] = bytes(slot)
-                    freed += 1
-    except (OSError, ValueError):
-        return freed
-    finally:
-        libc.semop(semid, ctypes.byref(SemBuf(0, 1, sem_undo)), 1)
-    return freed
+# JACK2 keeps every server in a machine-wide registry of eight slots, and frees
+# the slot of a server that died without stopping (a crash, or SIGKILL in a
+# test) only when a server of the same name starts again. So private servers
+# take their names from a small pool instead of inventing fresh ones: a name
+# whose server is gone is reused, and its slot with it.
+_NAME_POOL = [f"pyjack-{i}" for i in range(8)]
 
 
 def server_running(name: str | None = None) -> bool:
@@ -110,9 +48,9 @@ class Server:
     >>> with pyjack.Server(rate=48000, period=256) as server:
     ...     client = pyjack.Client("demo", server=server.name)
 
-    name: server name; default: a fresh unique one. If a server with that
-        name already runs, start() raises Error: a server you did not start
-        is never touched.
+    name: server name; default: the first of pyjack-0 ... pyjack-7 that no
+        running server uses. If a server with the given name already runs,
+        start() raises Error: a server you did not start is never touched.
     rate, period: sample rate and buffer size of the dummy backend.
     timeout: seconds to wait for the server to accept clients.
     realtime: run JACK's threads with real-time priority (``jackd -R``); needs
@@ -131,7 +69,8 @@ class Server:
         for what, value in (("rate", rate), ("period", period)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{what} must be a positive int, not {value!r}")
-        self.name = name if name is not None else f"pyjack-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._chosen_name = name
+        self.name = name
         self.rate = rate
         self.period = period
         self.timeout = timeout
@@ -158,44 +97,55 @@ class Server:
         if executable is None:
             raise Error(f"{self.jackd!r} was not found on PATH; install jackd2 "
                         "(apt install jackd2, dnf install jack-audio-connection-kit)")
-        if server_running(self.name):
-            raise Error(f"a JACK server named {self.name!r} is already running; "
+        if self._chosen_name is not None and server_running(self._chosen_name):
+            raise Error(f"a JACK server named {self._chosen_name!r} is already running; "
                         "pyjack.Server only manages servers it starts itself")
-        priority = ["-R", "-P", "70"] if self.realtime else ["--no-realtime"]
-        command = [executable, *priority, "-n", self.name, "-d", "dummy",
-                   "-r", str(self.rate), "-p", str(self.period), *self.extra_args]
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
         # jackd reads this too, and then trips over the other server's files.
         env.pop("JACK_DEFAULT_SERVER", None)
-
-        def launch():
-            _reclaim_dead_server_slots()
-            self._log = tempfile.TemporaryFile(prefix="pyjack-jackd-")
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
-                                            stderr=subprocess.STDOUT, env=env,
-                                            start_new_session=True)
-
-        launch()
         deadline = time.monotonic() + self.timeout
         try:
             while True:
-                if self.process.poll() is not None:
-                    if "Too many servers" in self.log() and time.monotonic() < deadline:
-                        # JACK's eight server slots are all in use: wait for one.
-                        self._log.close()
-                        time.sleep(0.2)
-                        launch()
-                        continue
-                    raise Error(f"jackd exited with code {self.process.returncode} while starting:\n"
-                                + self.log())
-                if os.path.exists(_socket_path(self.name)) and server_running(self.name):
+                outcome = self._launch(executable, env, deadline)
+                if outcome == "ready":
                     return self
                 if time.monotonic() > deadline:
-                    raise Error(f"jackd did not accept clients within {self.timeout} s:\n" + self.log())
-                time.sleep(0.02)
+                    raise Error(f"jackd did not start within {self.timeout} s:\n" + self.log())
+                time.sleep(0.2)  # every name or slot is taken: wait for one to free up
         except BaseException:
             self.stop()
             raise
+
+    def _launch(self, executable: str, env: dict, deadline: float) -> str:
+        """Start jackd under the chosen name or the first free pool name, and
+        wait until it accepts clients. Returns "ready", or "busy" when the
+        name or JACK's slots are taken and a later try may succeed."""
+        names = [self._chosen_name] if self._chosen_name is not None else [
+            n for n in _NAME_POOL if not server_running(n)]
+        if not names:
+            return "busy"
+        self.name = names[0]
+        priority = ["-R", "-P", "70"] if self.realtime else ["--no-realtime"]
+        command = [executable, *priority, "-n", self.name, "-d", "dummy",
+                   "-r", str(self.rate), "-p", str(self.period), *self.extra_args]
+        if self._log is not None:
+            self._log.close()
+        self._log = tempfile.TemporaryFile(prefix="pyjack-jackd-")
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
+                                        stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                self.process = None
+                log = self.log()
+                if "Too many servers" in log or "already running" in log:
+                    return "busy"  # another process took the name or the last slot first
+                raise Error(f"jackd exited with code {code} while starting:\n{log}")
+            if os.path.exists(_socket_path(self.name)) and server_running(self.name):
+                return "ready"
+            if time.monotonic() > deadline:
+                raise Error(f"jackd did not accept clients within {self.timeout} s:\n" + self.log())
+            time.sleep(0.02)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after timeout seconds)."""
