@@ -79,9 +79,9 @@ def pyjack_workload(server, seconds, probe, server_events=False):
             while not stop.is_set():
                 if server_events and k % 20 == 10:
                     tool(["jack_bufsize", str(128 if k % 40 == 10 else PERIOD_FRAMES)])
-                    tool(["jack_freewheel", "on"])
+                    tool(["jack_freewheel", "y"])
                     time.sleep(0.05)
-                    tool(["jack_freewheel", "off"])
+                    tool(["jack_freewheel", "n"])
                 name = peer.register_port(f"tap_{k}", pyjack.IsInput)
                 peer.connect(outs[k % 2], name)
                 peer.disconnect(outs[k % 2], name)
