@@ -35,9 +35,7 @@ class RampLink:
             self._send()
 
     def _send(self):
-        ramp = np.arange(self.next_value, self.next_value + self.chunk, dtype=np.float64)
-        out = ramp.astype(np.float32).reshape(1, -1)
-        assert self.next_value + self.chunk < RAMP_LIMIT, "ramp ran past exact float32 integers"
+        out = ramp(self.next_value, self.chunk).reshape(1, -1)
         while True:
             try:
                 self.source.process(out, self.no_input, timeout=10)
@@ -60,45 +58,101 @@ class RampLink:
             self._receive()
 
     def check(self, xrun_allowance=None):
-        """Assert the received stream is the ramp apart from reported losses.
-
-        Every frame must be an exact ramp value. Without losses or xruns the
-        ramp must be unbroken. Frames go missing when the sink drops whole
-        input cycles (lost_in, pyjack's counter) and, outside pyjack, when the
-        server skips or repeats a late client's cycle in an xrun (xruns, the
-        server's report): xrun_allowance is how many frames the xruns may
-        account for, missing or repeated (default: one period of the current
-        size per xrun).
-
-        Returns a dict of figures: ramp frames received, frames missing and
-        repeated, zero frames inserted, and the counters that explain them.
-        """
-        heard = np.concatenate(self.received)
+        """Assert that what the sink heard is the ramp apart from reported losses
+        (see verify_ramp); return verify_ramp's figures."""
         source, sink = self.source.stats, self.sink.stats
-        nonzero = np.flatnonzero(heard)
-        assert nonzero.size > 0, "no ramp frame arrived"
-        values = heard[nonzero[0]:nonzero[-1] + 1].astype(np.float64)
-        ramp = values[values != 0]
-        zeros = values.size - ramp.size
-        assert np.array_equal(ramp, np.round(ramp)), "a received frame is not a ramp value"
-        assert ramp.min() >= 1 and ramp.max() < self.next_value, "a frame outside the ramp sent"
-        steps = np.diff(ramp)
-        breaks = steps[steps != 1]
-        missing = int((breaks[breaks > 1] - 1).sum())
-        repeated = int((1 - breaks[breaks < 1]).sum())
-        xruns = max(source.xruns, sink.xruns)
-        if xrun_allowance is None:
-            xrun_allowance = xruns * sink.buffer_size
-        if xruns == 0:
-            assert repeated == 0, f"{repeated} frames repeated without an xrun"
-        assert repeated <= xrun_allowance, (repeated, xrun_allowance)
-        assert missing <= sink.lost_in + xrun_allowance, (missing, xrun_allowance, sink)
-        # Silence appears only when the source's output ran dry.
-        assert zeros <= source.lost_out, (zeros, source)
-        return {"received": int(ramp.size), "breaks": int(breaks.size), "missing": missing,
-                "repeated": repeated, "zeros": zeros, "lost_in": sink.lost_in,
-                "lost_out": source.lost_out, "xruns": xruns}
+        return verify_ramp(np.concatenate(self.received), self.next_value, lost_in=sink.lost_in,
+                           lost_out=source.lost_out, xruns=max(source.xruns, sink.xruns),
+                           xrun_allowance=xrun_allowance, period=sink.buffer_size)
 
     def close(self):
         self.source.close()
         self.sink.close()
+
+
+def ramp(start, frames):
+    """float32 values start, start + 1, ... (exact below RAMP_LIMIT)."""
+    assert start + frames < RAMP_LIMIT, "ramp ran past exact float32 integers"
+    return np.arange(start, start + frames, dtype=np.float64).astype(np.float32)
+
+
+def verify_ramp(heard, sent_up_to, *, lost_in, lost_out, xruns, period, xrun_allowance=None):
+    """Assert a received stream is the ramp 1, 2, ... apart from reported losses.
+
+    Every frame must be an exact ramp value below sent_up_to. Without losses
+    or xruns the ramp must be unbroken. Frames go missing when the receiver
+    drops whole input cycles (lost_in, pyjack's counter) and, outside pyjack,
+    when the server skips or repeats a late client's cycle in an xrun (xruns,
+    the server's report): xrun_allowance is how many frames the xruns may
+    account for, missing or repeated (default: one period each). Silence
+    inside the ramp is allowed only as far as the sender's output ran dry
+    (lost_out).
+
+    Returns figures: ramp frames received, breaks in the ramp, frames missing
+    and repeated, zero frames inside the ramp, and the counters.
+    """
+    nonzero = np.flatnonzero(heard)
+    assert nonzero.size > 0, "no ramp frame arrived"
+    values = heard[nonzero[0]:nonzero[-1] + 1].astype(np.float64)
+    got = values[values != 0]
+    zeros = values.size - got.size
+    assert np.array_equal(got, np.round(got)), "a received frame is not a ramp value"
+    assert got.min() >= 1 and got.max() < sent_up_to, "a frame outside the ramp sent"
+    steps = np.diff(got)
+    breaks = steps[steps != 1]
+    missing = int((breaks[breaks > 1] - 1).sum())
+    repeated = int((1 - breaks[breaks < 1]).sum())
+    if xrun_allowance is None:
+        xrun_allowance = xruns * period
+    if xruns == 0:
+        assert repeated == 0, f"{repeated} frames repeated without an xrun"
+    assert repeated <= xrun_allowance, (repeated, xrun_allowance)
+    assert missing <= lost_in + xrun_allowance, (missing, lost_in, xrun_allowance)
+    assert zeros <= lost_out, (zeros, lost_out)
+    return {"received": int(got.size), "breaks": int(breaks.size), "missing": missing,
+            "repeated": repeated, "zeros": zeros, "lost_in": lost_in, "lost_out": lost_out,
+            "xruns": xruns}
+
+
+class LoopbackRamp:
+    """One client plays the ramp on its first output port and hears it back on
+    its first input port (connected by the caller). Other ports of the client
+    may come and go: step() shapes its arrays to the ports of the moment and
+    sends silence on the others."""
+
+    def __init__(self, client, *, chunk=256, lead=2048):
+        self.client = client
+        self.chunk = chunk
+        self.lead = lead
+        self.next_value = 1
+        self.received = []
+        self.retries = 0
+
+    def step(self):
+        frames = self.lead if self.next_value == 1 else self.chunk
+        first_row = ramp(self.next_value, frames)
+        while True:
+            out = np.zeros((len(self.client.outports), frames), np.float32)
+            inp = np.zeros((len(self.client.inports), frames), np.float32)
+            out[0] = first_row
+            try:
+                self.client.process(out, inp, timeout=10)
+            except (pyjack.InputSyncError, pyjack.OutputSyncError):
+                # Input was filled but this output was not queued (the loss
+                # is counted): keep the input, send the same output again.
+                self.received.append(inp[0].copy())
+                self.retries += 1
+                continue
+            except ValueError:
+                # The ports changed before anything moved: shape up, retry.
+                self.retries += 1
+                continue
+            self.received.append(inp[0].copy())
+            self.next_value += frames
+            return
+
+    def check(self, xrun_allowance=None):
+        s = self.client.stats
+        return verify_ramp(np.concatenate(self.received), self.next_value, lost_in=s.lost_in,
+                           lost_out=s.lost_out, xruns=s.xruns, period=s.buffer_size,
+                           xrun_allowance=xrun_allowance)
