@@ -20,6 +20,10 @@
  *    for anything that waits. They serialise among themselves with e->lock,
  *    which the JACK threads never take. Waits are slices of at most the
  *    caller's wait_ms so that Python can answer Ctrl-C and timeouts.
+ *    Every libjack call that talks to the server or uses the client from a
+ *    Python thread holds e->lock too (rt_request_begin/end for those made
+ *    outside this file): libjack mixes up the replies of requests sent by
+ *    two threads at once on one client, and rt_close() frees the client.
  *
  * Data path: one jack_ringbuffer_t per port and direction, holding float32
  * frames, depth frames deep. The process thread is the writer of the input
@@ -630,6 +634,17 @@ int rt_deactivate(rt_engine *e)
 }
 
 int rt_is_active(rt_engine *e) { return atomic_load(&e->active); }
+
+int rt_request_begin(rt_engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    int rc = gone(e);
+    if (rc != RT_OK)
+        pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+void rt_request_end(rt_engine *e) { pthread_mutex_unlock(&e->lock); }
 
 /* ---------------------------------------------------------------------- */
 /* Python threads: ports.                                                  */
