@@ -6,7 +6,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
 import pyjack
 from figures import report  # noqa: F401 (fixture)
@@ -38,7 +37,6 @@ def loopback_client(server_name, name, **options):
     return client
 
 
-@pytest.mark.slow
 def test_500_open_close_cycles_with_the_same_name(jack_server, report):
     def cycle():
         client = pyjack.Client("churn", server=jack_server.name, use_exact_name=True)
