@@ -2,6 +2,8 @@
 registered and unregistered while streaming."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -9,6 +11,10 @@ import numpy as np
 
 import pyjack
 from figures import report  # noqa: F401 (fixture)
+
+# AddressSanitizer holds freed memory in quarantine: resident size means
+# nothing under it (.ci/asan), the other checks still hold.
+UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
 from ramp_link import LoopbackRamp, ramp, verify_ramp
 
 
@@ -55,7 +61,7 @@ def test_500_open_close_cycles_with_the_same_name(jack_server, report):
     report("open/close cycles", figures)
     assert figures["fd_growth"] == 0
     assert figures["thread_growth"] == 0
-    assert figures["rss_growth_kib"] < 2048
+    assert figures["rss_growth_kib"] < 2048 or UNDER_ASAN
     with pyjack.Client("churn-check", server=jack_server.name, processing=False) as probe:
         assert probe.get_ports("^churn:") == []
 
@@ -175,3 +181,59 @@ def test_register_and_unregister_1000_times_while_streaming(jack_server, report)
         stop.set()
         worker.join(15)
         client.close()
+
+
+PORT_ID_REUSE = """
+import sys, threading
+import pyjack
+
+server = sys.argv[1]
+client = pyjack.Client("reuse", server=server)
+out = client.register_port("out", pyjack.IsOutput)
+inp = client.register_port("in", pyjack.IsInput)
+client.activate()
+client.connect(out, inp)
+# Another client keeps the server busy with graph changes, which delays the
+# switch to each new graph and widens the window.
+busy = pyjack.Client("reuse-busy", server=server)
+a = busy.register_port("a", pyjack.IsOutput)
+b = busy.register_port("b", pyjack.IsInput)
+busy.activate()
+stop = threading.Event()
+
+def churn():
+    while not stop.is_set():
+        busy.connect(a, b)
+        busy.disconnect(a, b)
+
+worker = threading.Thread(target=churn)
+worker.start()
+try:
+    for k in range(200):
+        extra = client.register_port("extra_out", pyjack.IsOutput)
+        client.connect(extra, inp)
+        client.unregister_port(extra)
+        # JACK2 hands the freed port id to the next port registered.
+        again = client.register_port("extra_in", pyjack.IsInput)
+        client.unregister_port(again)
+finally:
+    stop.set()
+    worker.join()
+busy.close()
+client.close()
+print("ok")
+"""
+
+
+def test_unregistering_a_connected_port_leaves_no_stale_connection(jack_server):
+    # Regression: JACK2 gives a port's id back at once but drops its
+    # connections only from the next cycle on; a port registered in between
+    # inherited them, and the process thread mixed wrong buffers or recursed
+    # without end in jack_port_get_buffer() (a crash). pyjack now disconnects
+    # and lets the graph settle before unregistering a connected port. The
+    # window is narrow: this crashed about one run in three under .ci/asan
+    # before the fix, and rarely in a plain build.
+    done = subprocess.run([sys.executable, "-c", PORT_ID_REUSE, jack_server.name],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode,
+                                                                   done.stderr[-2000:])

@@ -1,6 +1,7 @@
 """Memory: a million process() calls neither grow the process nor leak references."""
 
 import gc
+import os
 import sys
 
 import numpy as np
@@ -8,6 +9,10 @@ import pytest
 
 import pyjack
 from figures import report  # noqa: F401 (fixture)
+
+# AddressSanitizer holds freed memory in quarantine: resident size means
+# nothing under it (.ci/asan), the other checks still hold.
+UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
 
 
 def rss_kib():
@@ -49,7 +54,7 @@ def test_a_million_process_calls_keep_memory_flat(make_client, report):
                "rss_growth_kib": grown - rss, "gc_object_growth": objects_after - objects}
     report("a million output calls", figures)
     assert refcounts(client, out, no_input, process) == before
-    assert figures["rss_growth_kib"] < 1024
+    assert figures["rss_growth_kib"] < 1024 or UNDER_ASAN
     assert abs(figures["gc_object_growth"]) < 100
 
 
@@ -99,5 +104,5 @@ def test_duplex_and_failing_calls_leak_nothing(make_client, report):
                "gc_object_growth": objects_after - objects}
     report("duplex and failing calls", figures)
     assert refcounts(client, *arrays) == before
-    assert figures["rss_growth_kib"] < 1024
+    assert figures["rss_growth_kib"] < 1024 or UNDER_ASAN
     assert abs(figures["gc_object_growth"]) < 100

@@ -728,6 +728,24 @@ out:
     return port;
 }
 
+/* Let the server start at least two new cycles, so that a graph change
+ * made before the call is the one every process thread reads. Called with
+ * e->lock held. */
+static void let_graph_settle(rt_engine *e)
+{
+    if (atomic_load(&e->active)) {
+        uint_fast64_t target = atomic_load(&e->cycles_entered) + 2;
+        for (int i = 0; i < 20000 && atomic_load(&e->cycles_entered) < target; i++)  /* 2 s */
+            usleep(100);
+        return;
+    }
+    /* No cycles of ours to watch: wait two periods by the clock. */
+    jack_nframes_t rate = jack_get_sample_rate(e->client);
+    jack_nframes_t size = jack_get_buffer_size(e->client);
+    if (rate > 0)
+        usleep((useconds_t)(2000000.0 * size / rate) + 1000);
+}
+
 int rt_unregister_port(rt_engine *e, jack_port_t *port)
 {
     pthread_mutex_lock(&e->lock);
@@ -748,6 +766,14 @@ int rt_unregister_port(rt_engine *e, jack_port_t *port)
             }
             rt_table *old;
             int safe = publish_table(e, dir, fresh, &old);
+            /* JACK2 frees a port's id at once but drops its connections
+             * only from the next cycle's graph on: a port registered in
+             * between can get the id and inherit the stale connections,
+             * and process threads then mix wrong buffers or recurse
+             * without end in jack_port_get_buffer(). So disconnect first
+             * and give the graph a cycle before the id is given back. */
+            if (jack_port_connected(port) > 0 && jack_port_disconnect(e->client, port) == 0)
+                let_graph_settle(e);
             rc = jack_port_unregister(e->client, port) == 0 ? RT_OK : -1;
             if (safe) {
                 free(old);
