@@ -225,6 +225,21 @@ cdef class Client:
     use_exact_name: fail instead of accepting a renamed client.
 
     Raises NotConnectedError when no server answers.
+
+    Threads: every method may be called from any thread, with two rules.
+    process() runs in one thread at a time (a second thread gets UsageError
+    at once); it waits with the GIL released, so other threads run meanwhile.
+    Calls that talk to the server (activate, deactivate, register_port,
+    unregister_port, connect, disconnect, get_ports, get_connections) are
+    serialised per client, because libjack mixes up requests sent by two
+    threads at once; they may wait briefly for each other and for process()
+    copying frames, never for it waiting. Counters and facts (stats,
+    input_position, output_position, frame_time_of, frame_time, blocksize,
+    samplerate, active, inports, outports) can be read at any time. close()
+    may be called while other threads are in calls: those finish or raise
+    NotConnectedError, and so does every later call. A process() running
+    while another thread adds or removes ports raises ValueError; reshape
+    the arrays and call again.
     """
 
     cdef rt_engine *_engine

@@ -16,6 +16,9 @@
  *    jack_port_by_id() and jack_port_name(), which only read the client's
  *    shared-memory copy of the graph.
  *
+ *    tests/test_rtsafe.py checks rules 1 and 2 by counting the calls made
+ *    on both threads with an LD_PRELOAD library.
+ *
  * 3. Python threads call every other rt_* function, always outside the GIL
  *    for anything that waits. They serialise among themselves with e->lock,
  *    which the JACK threads never take. Waits are slices of at most the
