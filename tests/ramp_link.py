@@ -1,6 +1,8 @@
 """A ramp played by one client into another, and a check that what arrived is
 the ramp, bit for bit, apart from frames the counters report as lost."""
 
+import time
+
 import numpy as np
 
 import pyjack
@@ -144,8 +146,10 @@ class LoopbackRamp:
                 self.retries += 1
                 continue
             except ValueError:
-                # The ports changed before anything moved: shape up, retry.
+                # The ports changed before anything moved: shape up, retry
+                # (after a pause, so the thread changing them gets the GIL).
                 self.retries += 1
+                time.sleep(0.0005)
                 continue
             self.received.append(inp[0].copy())
             self.next_value += frames

@@ -731,28 +731,48 @@ out:
     return port;
 }
 
-/* Let the server start at least two new cycles, so that a graph change
- * made before the call is the one every process thread reads. Called with
- * e->lock held. */
-static void let_graph_settle(rt_engine *e)
+static int is_ours(rt_engine *e, jack_port_t *port)
 {
-    if (atomic_load(&e->active)) {
-        uint_fast64_t target = atomic_load(&e->cycles_entered) + 2;
-        for (int i = 0; i < 20000 && atomic_load(&e->cycles_entered) < target; i++)  /* 2 s */
-            usleep(100);
-        return;
+    for (int dir = 0; dir < 2; dir++) {
+        rt_table *t = atomic_load(&e->tables[dir]);
+        for (uint32_t i = 0; t && i < t->count; i++)
+            if (t->ports[i]->port == port)
+                return 1;
     }
-    /* No cycles of ours to watch: wait two periods by the clock. */
+    return 0;
+}
+
+/* JACK2 frees a port's id at once but drops its connections only from the
+ * next cycle's graph on: a port registered in between (by any client) can
+ * get the id and inherit the stale connections, and process threads then
+ * mix wrong buffers or recurse without end in jack_port_get_buffer(). So
+ * a connected port is disconnected first, and its id is given back only
+ * after the server has started two new cycles. Called with e->lock held;
+ * drops it while waiting, so process() goes on. Returns gone(e) after. */
+static int disconnect_and_settle(rt_engine *e, jack_port_t *port)
+{
+    if (!is_ours(e, port) || jack_port_connected(port) <= 0
+        || jack_port_disconnect(e->client, port) != 0)
+        return RT_OK;
     jack_nframes_t rate = jack_get_sample_rate(e->client);
     jack_nframes_t size = jack_get_buffer_size(e->client);
-    if (rate > 0)
-        usleep((useconds_t)(2000000.0 * size / rate) + 1000);
+    uint_fast64_t target = atomic_load(&e->cycles_entered) + 2;
+    pthread_mutex_unlock(&e->lock);
+    int i = 0;
+    while (atomic_load(&e->active) && atomic_load(&e->cycles_entered) < target && i++ < 20000)
+        usleep(100);  /* at most 2 s */
+    if (atomic_load(&e->cycles_entered) < target && rate > 0)
+        usleep((useconds_t)(2000000.0 * size / rate) + 1000);  /* no cycles of ours to watch */
+    pthread_mutex_lock(&e->lock);
+    return gone(e);
 }
 
 int rt_unregister_port(rt_engine *e, jack_port_t *port)
 {
     pthread_mutex_lock(&e->lock);
     int rc = gone(e);
+    if (rc == RT_OK)
+        rc = disconnect_and_settle(e, port);
     if (rc != RT_OK)
         goto out;
     rc = RT_NO_PORT;
@@ -769,14 +789,6 @@ int rt_unregister_port(rt_engine *e, jack_port_t *port)
             }
             rt_table *old;
             int safe = publish_table(e, dir, fresh, &old);
-            /* JACK2 frees a port's id at once but drops its connections
-             * only from the next cycle's graph on: a port registered in
-             * between can get the id and inherit the stale connections,
-             * and process threads then mix wrong buffers or recurse
-             * without end in jack_port_get_buffer(). So disconnect first
-             * and give the graph a cycle before the id is given back. */
-            if (jack_port_connected(port) > 0 && jack_port_disconnect(e->client, port) == 0)
-                let_graph_settle(e);
             rc = jack_port_unregister(e->client, port) == 0 ? RT_OK : -1;
             if (safe) {
                 free(old);
