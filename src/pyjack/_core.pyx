@@ -563,8 +563,8 @@ cdef class Client:
     def disconnect(self, source, destination):
         """Disconnect two ports. Not connected is fine."""
         self._check()
-        self._port(source, "source port")
-        self._port(destination, "destination port")
+        cdef jack_port_t *src_port = self._port(source, "source port")
+        cdef jack_port_t *dst_port = self._port(destination, "destination port")
         if destination not in self.get_connections(source):
             return
         cdef bytes bsrc = source.encode(), bdst = destination.encode()
@@ -580,7 +580,14 @@ cdef class Client:
             self._refused(status)
         if rc != 0:
             self._check()
-            raise Error(f"could not disconnect {source!r} from {destination!r} (error {rc})")
+            # The graph get_connections() reads lags the server's by up to
+            # a cycle: a connection just removed (by us or another client)
+            # still shows. JACK then refuses with the same code as for a
+            # wrong pair of ports, so tell them apart by the directions.
+            if jack_port_flags(src_port) & JackPortIsOutput and jack_port_flags(dst_port) & JackPortIsInput:
+                return
+            raise Error(f"could not disconnect {source!r} from {destination!r} (error {rc}); "
+                        "is the source an output and the destination an input?")
 
     # -- audio ------------------------------------------------------------
 
