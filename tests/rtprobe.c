@@ -38,7 +38,7 @@ enum { ROLE_PROCESS = 1, ROLE_NOTIFY = 2 };
 typedef struct slot {
     atomic_int tid;
     atomic_int roles;
-    atomic_ulong callbacks;             /* callback entries while armed */
+    atomic_ulong callbacks[2];          /* process, notify callback entries while armed */
     atomic_ulong in_callback[F_COUNT];  /* calls made inside our callbacks */
     atomic_ulong on_thread[F_COUNT];    /* calls made anywhere on the thread */
 } slot;
@@ -73,7 +73,7 @@ static void enter(int role)
     }
     atomic_fetch_or(&my_slot->roles, role);
     if (atomic_load_explicit(&armed, memory_order_relaxed))
-        atomic_fetch_add_explicit(&my_slot->callbacks, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&my_slot->callbacks[role == ROLE_NOTIFY], 1, memory_order_relaxed);
     callback_depth++;
 }
 
@@ -387,7 +387,7 @@ void jack_on_shutdown(jack_client_t *c, JackShutdownCallback fn, void *arg)
 void rtprobe_arm(int on) { atomic_store(&armed, on != 0); }
 
 /* One line per watched thread and one per nonzero counter:
- *   thread <tid> roles=<process,notify> callbacks=<n>
+ *   thread <tid> roles=<process,notify> process=<n> notify=<n>
  *   count <tid> <function> <in_callback> <on_thread>
  * Returns the length written (truncated to size - 1). */
 int rtprobe_report(char *buf, int size)
@@ -397,10 +397,11 @@ int rtprobe_report(char *buf, int size)
     for (int i = 0; i < n && used < size; i++) {
         slot *s = &slots[i];
         int roles = atomic_load(&s->roles);
-        used += snprintf(buf + used, size - used, "thread %d roles=%s%s%s callbacks=%lu\n",
+        used += snprintf(buf + used, size - used, "thread %d roles=%s%s%s process=%lu notify=%lu\n",
                          atomic_load(&s->tid), roles & ROLE_PROCESS ? "process" : "",
                          roles == (ROLE_PROCESS | ROLE_NOTIFY) ? "," : "",
-                         roles & ROLE_NOTIFY ? "notify" : "", atomic_load(&s->callbacks));
+                         roles & ROLE_NOTIFY ? "notify" : "", atomic_load(&s->callbacks[0]),
+                         atomic_load(&s->callbacks[1]));
         for (int f = 0; f < F_COUNT && used < size; f++) {
             unsigned long in = atomic_load(&s->in_callback[f]);
             unsigned long on = atomic_load(&s->on_thread[f]);

@@ -37,7 +37,8 @@ def parse_report(probe):
         if words[0] == "thread":
             fields = dict(w.split("=") for w in words[2:])
             threads[int(words[1])] = {"roles": fields["roles"].split(","),
-                                      "callbacks": int(fields["callbacks"])}
+                                      "process": int(fields["process"]),
+                                      "notify": int(fields["notify"])}
         else:
             counts.append({"tid": int(words[1]), "function": words[2],
                            "in_callback": int(words[3]), "on_thread": int(words[4])})

@@ -16,6 +16,8 @@ import sys
 
 import pytest
 
+from figures import report  # noqa: F401 (fixture)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -44,7 +46,8 @@ def run_workload(rtprobe, server_name, mode, seconds):
 
 
 def callbacks_by_role(result, role):
-    return sum(t["callbacks"] for t in result["threads"].values() if role in t["roles"])
+    """Callbacks of one kind ("process" or "notify") run while the probe was armed."""
+    return sum(t[role] for t in result["threads"].values())
 
 
 def forbidden_calls(result):
@@ -59,30 +62,38 @@ def forbidden_calls(result):
     return inside, jack_threads
 
 
-def test_steady_state_streaming_makes_no_forbidden_call(rtprobe, jack_server):
+def test_steady_state_streaming_makes_no_forbidden_call(rtprobe, jack_server, report):
     result = run_workload(rtprobe, jack_server.name, "pyjack", 3)
+    inside, jack_threads = forbidden_calls(result)
+    report("steady state, 3 s", {"process_callbacks": callbacks_by_role(result, "process"),
+                                 "notification_callbacks": callbacks_by_role(result, "notify"),
+                                 "calls_in_callbacks": len(inside),
+                                 "calls_on_jack_threads": len(jack_threads)})
     # The probe really watched both kinds of thread while armed.
     assert callbacks_by_role(result, "process") >= 100
     assert callbacks_by_role(result, "notify") >= 50
     assert result["lost_in"] == 0 and result["lost_out"] == 0
-    inside, jack_threads = forbidden_calls(result)
     assert inside == []
     # JACK's own loop on those threads is clean too in steady state.
     assert jack_threads == []
 
 
 def test_buffer_size_and_freewheel_changes_make_no_forbidden_call_in_our_callbacks(
-        rtprobe, private_server):
+        rtprobe, private_server, report):
     # JACK itself locks a mutex on its notification thread around a buffer
     # size change; only calls made from our callbacks are ours to answer for.
     result = run_workload(rtprobe, private_server.name, "pyjack-server-events", 3)
+    inside, jack_threads = forbidden_calls(result)
+    report("buffer size and freewheel changes, 3 s", {
+        "process_callbacks": callbacks_by_role(result, "process"),
+        "notification_callbacks": callbacks_by_role(result, "notify"),
+        "calls_in_callbacks": len(inside), "jack_own_calls": jack_threads})
     assert callbacks_by_role(result, "process") >= 100
     assert callbacks_by_role(result, "notify") >= 50
-    inside, _ = forbidden_calls(result)
     assert inside == []
 
 
-def test_probe_counts_a_process_callback_that_runs_python(rtprobe, jack_server):
+def test_probe_counts_a_process_callback_that_runs_python(rtprobe, jack_server, report):
     # The same probe on a client whose process callback is Python (through
     # ctypes): it must see the allocations and locks, or the tests above
     # prove nothing.
@@ -90,5 +101,6 @@ def test_probe_counts_a_process_callback_that_runs_python(rtprobe, jack_server):
     assert result["cycles"] >= 20
     inside, jack_threads = forbidden_calls(result)
     functions = {c["function"] for c in result["counts"] if c["in_callback"]}
+    report("a Python process callback, 1 s", {"cycles": result["cycles"], "calls": inside})
     assert {"malloc", "free", "pthread_mutex_lock"} <= functions, inside
     assert jack_threads
