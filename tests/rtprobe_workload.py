@@ -63,6 +63,7 @@ def pyjack_workload(server, seconds, probe, server_events=False):
 
     stop = threading.Event()
     errors = []
+    slowest = ["", 0.0]
 
     def stream():
         out = np.zeros((2, PERIOD_FRAMES), np.float32)
@@ -86,10 +87,15 @@ def pyjack_workload(server, seconds, probe, server_events=False):
                     tool(["jack_freewheel", "y"])
                     time.sleep(0.05)
                     tool(["jack_freewheel", "n"])
-                name = peer.register_port(f"tap_{k}", pyjack.IsInput)
-                peer.connect(outs[k % 2], name)
-                peer.disconnect(outs[k % 2], name)
-                peer.unregister_port(name)
+                for step, call in (("register", lambda: peer.register_port(f"tap_{k}", pyjack.IsInput)),
+                                   ("connect", lambda: peer.connect(outs[k % 2], f"rtsafe-peer:tap_{k}")),
+                                   ("disconnect", lambda: peer.disconnect(outs[k % 2], f"rtsafe-peer:tap_{k}")),
+                                   ("unregister", lambda: peer.unregister_port(f"tap_{k}"))):
+                    started = time.monotonic()
+                    call()
+                    took = time.monotonic() - started
+                    if took > slowest[1]:
+                        slowest[:] = [step, took]
                 k += 1
                 time.sleep(0.01)
         except Exception as exc:
@@ -110,7 +116,8 @@ def pyjack_workload(server, seconds, probe, server_events=False):
         w.join(10)
     peer.close()
     client.close()
-    return {"errors": errors, "python_threads": python_threads, "cycles": after.cycles - before.cycles,
+    return {"errors": errors, "python_threads": python_threads, "slowest_graph_call": slowest,
+            "cycles": after.cycles - before.cycles,
             "lost_in": after.lost_in - before.lost_in, "lost_out": after.lost_out - before.lost_out}
 
 

@@ -87,7 +87,8 @@ def test_buffer_size_and_freewheel_changes_make_no_forbidden_call_in_our_callbac
     report("buffer size and freewheel changes, 3 s", {
         "process_callbacks": callbacks_by_role(result, "process"),
         "notification_callbacks": callbacks_by_role(result, "notify"),
-        "calls_in_callbacks": len(inside), "jack_own_calls": jack_threads})
+        "calls_in_callbacks": len(inside), "jack_own_calls": jack_threads,
+        "slowest_graph_call": result["slowest_graph_call"]})
     assert callbacks_by_role(result, "process") >= 100
     assert callbacks_by_role(result, "notify") >= 50
     assert inside == []

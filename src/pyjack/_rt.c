@@ -759,7 +759,8 @@ static int disconnect_and_settle(rt_engine *e, jack_port_t *port)
     uint_fast64_t target = atomic_load(&e->cycles_entered) + 2;
     pthread_mutex_unlock(&e->lock);
     int i = 0;
-    while (atomic_load(&e->active) && atomic_load(&e->cycles_entered) < target && i++ < 20000)
+    while (e->processing && atomic_load(&e->active) && atomic_load(&e->cycles_entered) < target
+           && i++ < 20000)
         usleep(100);  /* at most 2 s */
     if (atomic_load(&e->cycles_entered) < target && rate > 0)
         usleep((useconds_t)(2000000.0 * size / rate) + 1000);  /* no cycles of ours to watch */
