@@ -61,7 +61,7 @@ def streamer(client):
 
 
 @pytest.mark.parametrize("how", ["kill", "stop"])
-def test_server_going_away_mid_stream_ends_every_call_within_2_s(how):
+def test_server_going_away_mid_stream_ends_every_call_within_2_s(how, report):
     server = pyjack.Server(rate=RATE, period=PERIOD).start()
     clients = []
     try:
@@ -85,6 +85,8 @@ def test_server_going_away_mid_stream_ends_every_call_within_2_s(how):
             w.join(max(0.0, 2.0 - (time.monotonic() - gone_at)) + 0.05)
             assert not w.is_alive(), "a call was still blocked 2 s after the server went away"
             assert w.failed_at - gone_at < 2.0
+        report(f"server {how}", {"calls": len(workers),
+                                 "slowest_ms": round(1000 * max(w.failed_at - gone_at for w in workers), 1)})
         for w in workers[:3]:
             assert isinstance(w.error, pyjack.NotConnectedError), repr(w.error)
         # A request in flight when the socket closes may fail before the
