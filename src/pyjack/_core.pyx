@@ -105,7 +105,12 @@ cdef bytes _encode(object value, str what):
 
 
 cdef list _name_list(const char **names):
-    """Turn a NULL-terminated array from libjack into a list and free it."""
+    """Turn a NULL-terminated array from libjack into a list and free it.
+
+    Port names from jack_get_ports() and jack_port_get_all_connections()
+    point into shared memory: use _pack_names() under the request lock for
+    those instead (see Client.get_ports).
+    """
     cdef list result = []
     cdef Py_ssize_t i = 0
     if names == NULL:
@@ -445,6 +450,7 @@ cdef class Client:
                         "(is the name taken or too long?)")
         if rc != RT_OK:
             self._refused(rc)
+        self._check()  # closed meanwhile: the port went with the client
         full = full_name.decode()
         self._ports[full] = <size_t>port
         return full
