@@ -6,7 +6,8 @@ from cpython.exc cimport PyErr_CheckSignals, PyErr_Restore, PyErr_WriteUnraisabl
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdint cimport uint32_t, uint64_t
-from libc.string cimport strlen
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, strlen, strncpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 from pyjack.jack cimport *
@@ -110,7 +111,12 @@ cdef bytes _encode(object value, str what):
 
 
 cdef list _name_list(const char **names):
-    """Turn a NULL-terminated array from libjack into a list and free it."""
+    """Turn a NULL-terminated array from libjack into a list and free it.
+
+    Port names from jack_get_ports() and jack_port_get_all_connections()
+    point into shared memory: use _pack_names() under the request lock for
+    those instead (see Client.get_ports).
+    """
     cdef list result = []
     cdef Py_ssize_t i = 0
     if names == NULL:
@@ -121,6 +127,53 @@ cdef list _name_list(const char **names):
             i += 1
     finally:
         jack_free(names)
+    return result
+
+
+cdef char *_pack_names(const char **names, bint *failed) noexcept nogil:
+    """Copy a NULL-terminated name array from libjack into one malloc'ed
+    block of NUL-terminated names ending with an empty one, and free the array.
+
+    JACK2's names point into shared memory that closing the process's last
+    client unmaps: copy them while holding the engine's request lock.
+    """
+    failed[0] = False
+    if names == NULL:
+        return NULL
+    cdef size_t total = 1, pos = 0, n
+    cdef Py_ssize_t i = 0
+    while names[i] != NULL:
+        total += strlen(names[i]) + 1
+        i += 1
+    cdef char *block = <char *>malloc(total)
+    if block == NULL:
+        failed[0] = True
+    else:
+        i = 0
+        while names[i] != NULL:
+            n = strlen(names[i]) + 1
+            memcpy(block + pos, names[i], n)
+            pos += n
+            i += 1
+        block[pos] = 0
+    jack_free(names)
+    return block
+
+
+cdef list _unpack_names(char *block, bint failed):
+    """The names of a _pack_names() block as a list; frees the block."""
+    if failed:
+        raise MemoryError("could not copy the port names from libjack")
+    cdef list result = []
+    cdef char *name = block
+    if block == NULL:
+        return result
+    try:
+        while name[0] != 0:
+            result.append(name.decode())
+            name += strlen(name) + 1
+    finally:
+        free(block)
     return result
 
 
@@ -183,6 +236,21 @@ cdef class Client:
     use_exact_name: fail instead of accepting a renamed client.
 
     Raises NotConnectedError when no server answers.
+
+    Threads: every method may be called from any thread, with two rules.
+    process() runs in one thread at a time (a second thread gets UsageError
+    at once); it waits with the GIL released, so other threads run meanwhile.
+    Calls that talk to the server (activate, deactivate, register_port,
+    unregister_port, connect, disconnect, get_ports, get_connections) are
+    serialised per client, because libjack mixes up requests sent by two
+    threads at once; they may wait briefly for each other and for process()
+    copying frames, never for it waiting. Counters and facts (stats,
+    input_position, output_position, frame_time_of, frame_time, blocksize,
+    samplerate, active, inports, outports) can be read at any time. close()
+    may be called while other threads are in calls: those finish or raise
+    NotConnectedError, and so does every later call. A process() running
+    while another thread adds or removes ports raises ValueError; reshape
+    the arrays and call again.
     """
 
     cdef rt_engine *_engine
@@ -297,12 +365,18 @@ cdef class Client:
     # -- lifetime ---------------------------------------------------------
 
     def close(self):
-        """Deactivate and close the client. Safe to call more than once.
+        """Deactivate and close the client. Safe to call more than once, and
+        while other threads use the client: their calls raise NotConnectedError.
 
         Waits for a running event callback to return (unless called from one).
         """
         self._stop_dispatcher(False)
         if self._engine != NULL and self._client != NULL:
+            # Calls holding the GIL see a closed client from here on; calls
+            # without it use the client under the engine's lock, which
+            # rt_close() takes before freeing it.
+            self._client = NULL
+            self._ports.clear()
             with nogil:
                 rt_close(self._engine)  # also wakes the dispatcher
         self._client = NULL
@@ -325,6 +399,11 @@ cdef class Client:
             raise NotConnectedError(f"the JACK server has shut down client {self.name!r}"
                                     + (f": {reason}" if reason else ""))
         return 0
+
+    cdef int _refused(self, int rc) except -1:
+        """Raise for an rt_request_begin() that did not get the client."""
+        self._check()
+        raise NotConnectedError(f"client {self.name!r} is closed (engine code {rc})")
 
     def activate(self):
         """Start the real-time callback. Raises UsageError if already active."""
@@ -409,15 +488,27 @@ cdef class Client:
         cdef int error = 0
         cdef jack_port_t *port
         cdef const char *cname = bname
+        cdef char full_name[320]  # RT_NAME_SIZE
+        cdef int rc
         with nogil:
             port = rt_register_port(self._engine, cname, cflags, &error)
+            rc = RT_NO_PORT
+            if port != NULL:
+                rc = rt_request_begin(self._engine)
+                if rc == RT_OK:
+                    strncpy(full_name, jack_port_name(port), 319)
+                    full_name[319] = 0
+                    rt_request_end(self._engine)
         if port == NULL:
             self._check()
             if error == RT_NOMEM:
                 raise MemoryError(f"could not allocate the ring of port {name!r}")
             raise Error(f"could not register port {name!r} on client {self.name!r} "
                         "(is the name taken or too long?)")
-        full = jack_port_name(port).decode()
+        if rc != RT_OK:
+            self._refused(rc)
+        self._check()  # closed meanwhile: the port went with the client
+        full = full_name.decode()
         self._ports[full] = <size_t>port
         return full
 
@@ -442,7 +533,7 @@ cdef class Client:
         if rc != RT_OK:
             self._check()
             raise Error(f"could not unregister port {full!r}")
-        del self._ports[full]
+        self._ports.pop(full, None)
 
     cdef list _port_names(self, int direction):
         cdef uint32_t room = rt_port_count(self._engine, direction) + 8
@@ -490,9 +581,18 @@ cdef class Client:
         cdef const char **names
         cdef const char *cname = bname
         cdef const char *ctype = btype
+        cdef int rc
+        cdef char *block = NULL
+        cdef bint failed = False
         with nogil:
-            names = jack_get_ports(self._client, cname, ctype, cflags)
-        return _name_list(names)
+            rc = rt_request_begin(self._engine)
+            if rc == RT_OK:
+                names = jack_get_ports(rt_client(self._engine), cname, ctype, cflags)
+                block = _pack_names(names, &failed)
+                rt_request_end(self._engine)
+        if rc != RT_OK:
+            self._refused(rc)
+        return _unpack_names(block, failed)
 
     def get_port_flags(self, name):
         """The flags of any port on the server, as an int (IsInput, IsOutput, ...)."""
@@ -504,9 +604,18 @@ cdef class Client:
         self._check()
         cdef jack_port_t *port = self._port(name)
         cdef const char **names
+        cdef int rc
+        cdef char *block = NULL
+        cdef bint failed = False
         with nogil:
-            names = jack_port_get_all_connections(self._client, port)
-        return _name_list(names)
+            rc = rt_request_begin(self._engine)
+            if rc == RT_OK:
+                names = jack_port_get_all_connections(rt_client(self._engine), port)
+                block = _pack_names(names, &failed)
+                rt_request_end(self._engine)
+        if rc != RT_OK:
+            self._refused(rc)
+        return _unpack_names(block, failed)
 
     def connect(self, source, destination):
         """Connect an output port to an input port. Already connected is fine.
@@ -526,9 +635,14 @@ cdef class Client:
         cdef bytes bsrc = source.encode(), bdst = destination.encode()
         cdef const char *csrc = bsrc
         cdef const char *cdst = bdst
-        cdef int rc
+        cdef int status, rc = 0
         with nogil:
-            rc = jack_connect(self._client, csrc, cdst)
+            status = rt_request_begin(self._engine)
+            if status == RT_OK:
+                rc = jack_connect(rt_client(self._engine), csrc, cdst)
+                rt_request_end(self._engine)
+        if status != RT_OK:
+            self._refused(status)
         if rc != 0 and rc != 17:  # 17: EEXIST, already connected
             self._check()
             raise Error(f"could not connect {source!r} to {destination!r} (error {rc}); "
@@ -537,19 +651,31 @@ cdef class Client:
     def disconnect(self, source, destination):
         """Disconnect two ports. Not connected is fine."""
         self._check()
-        self._port(source, "source port")
-        self._port(destination, "destination port")
+        cdef jack_port_t *src_port = self._port(source, "source port")
+        cdef jack_port_t *dst_port = self._port(destination, "destination port")
         if destination not in self.get_connections(source):
             return
         cdef bytes bsrc = source.encode(), bdst = destination.encode()
         cdef const char *csrc = bsrc
         cdef const char *cdst = bdst
-        cdef int rc
+        cdef int status, rc = 0
         with nogil:
-            rc = jack_disconnect(self._client, csrc, cdst)
+            status = rt_request_begin(self._engine)
+            if status == RT_OK:
+                rc = jack_disconnect(rt_client(self._engine), csrc, cdst)
+                rt_request_end(self._engine)
+        if status != RT_OK:
+            self._refused(status)
         if rc != 0:
             self._check()
-            raise Error(f"could not disconnect {source!r} from {destination!r} (error {rc})")
+            # The graph get_connections() reads lags the server's by up to
+            # a cycle: a connection just removed (by us or another client)
+            # still shows. JACK then refuses with the same code as for a
+            # wrong pair of ports, so tell them apart by the directions.
+            if jack_port_flags(src_port) & JackPortIsOutput and jack_port_flags(dst_port) & JackPortIsInput:
+                return
+            raise Error(f"could not disconnect {source!r} from {destination!r} (error {rc}); "
+                        "is the source an output and the destination an input?")
 
     # -- audio ------------------------------------------------------------
 

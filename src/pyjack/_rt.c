@@ -28,12 +28,22 @@
  *    jack_port_by_id() and jack_port_name(), which only read the client's
  *    shared-memory copy of the graph.
  *
+ *    tests/test_rtsafe.py checks rules 1 and 2 by counting the calls made
+ *    on both threads with an LD_PRELOAD library.
+ *
  * 3. Python threads call every other rt_* function, always outside the GIL
  *    for anything that waits. They serialise among themselves with two
- *    mutexes that the JACK threads never take: ports_lock around port
- *    changes and close (which talk to the server), lock around the tables,
- *    rings and stream positions (held only for copies and table swaps). Waits are slices of at most the
- *    caller's wait_ms so that Python can answer Ctrl-C and timeouts.
+ *    mutexes that the JACK threads never take, always taken in this order:
+ *    - ports_lock around every libjack request on the client (port changes,
+ *      connections, listing, activation, close; rt_request_begin/end for
+ *      those made outside this file): libjack mixes up the replies of
+ *      requests sent by two threads at once on one client, and rt_close()
+ *      frees the client;
+ *    - lock around the tables, rings and stream positions, held only for
+ *      copies and table swaps, so process() never waits for a server
+ *      round trip of another thread.
+ *    Waits are slices of at most the caller's wait_ms so that Python can
+ *    answer Ctrl-C and timeouts.
  *
  * Data path: one jack_ringbuffer_t per port and direction, holding float32
  * frames, depth frames deep. The process thread is the writer of the input
@@ -678,6 +688,7 @@ static int gone(rt_engine *e)
 
 int rt_activate(rt_engine *e)
 {
+    pthread_mutex_lock(&e->ports_lock);
     pthread_mutex_lock(&e->lock);
     int rc = gone(e);
     if (rc == RT_OK && !atomic_load(&e->active)) {
@@ -704,11 +715,13 @@ int rt_activate(rt_engine *e)
             rc = -1;
     }
     pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ports_lock);
     return rc;
 }
 
 int rt_deactivate(rt_engine *e)
 {
+    pthread_mutex_lock(&e->ports_lock);
     pthread_mutex_lock(&e->lock);
     int rc = gone(e);
     if (rc == RT_OK && atomic_load(&e->active)) {
@@ -720,11 +733,23 @@ int rt_deactivate(rt_engine *e)
             rc = -1;
     }
     pthread_mutex_unlock(&e->lock);
+    pthread_mutex_unlock(&e->ports_lock);
     sem_post(&e->wake);
     return rc;
 }
 
 int rt_is_active(rt_engine *e) { return atomic_load(&e->active); }
+
+int rt_request_begin(rt_engine *e)
+{
+    pthread_mutex_lock(&e->ports_lock);
+    int rc = gone(e);
+    if (rc != RT_OK)
+        pthread_mutex_unlock(&e->ports_lock);
+    return rc;
+}
+
+void rt_request_end(rt_engine *e) { pthread_mutex_unlock(&e->ports_lock); }
 
 /* ---------------------------------------------------------------------- */
 /* Python threads: ports.                                                  */
@@ -819,6 +844,41 @@ out:
     return port;
 }
 
+static int is_ours(rt_engine *e, jack_port_t *port)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        rt_table *t = atomic_load(&e->tables[dir]);
+        for (uint32_t i = 0; t && i < t->count; i++)
+            if (t->ports[i]->port == port)
+                return 1;
+    }
+    return 0;
+}
+
+/* JACK2 frees a port's id at once but drops its connections only from the
+ * next cycle's graph on: a port registered in between (by any client) can
+ * get the id and inherit the stale connections, and process threads then
+ * mix wrong buffers or recurse without end in jack_port_get_buffer(). So
+ * a connected port is disconnected first, and its id is given back only
+ * after the server has started two new cycles. Called with ports_lock held
+ * (not lock), so process() goes on while it waits. Returns gone(e) after. */
+static int disconnect_and_settle(rt_engine *e, jack_port_t *port)
+{
+    if (!is_ours(e, port) || jack_port_connected(port) <= 0
+        || jack_port_disconnect(e->client, port) != 0)
+        return RT_OK;
+    jack_nframes_t rate = jack_get_sample_rate(e->client);
+    jack_nframes_t size = jack_get_buffer_size(e->client);
+    uint_fast64_t target = atomic_load(&e->cycles_entered) + 2;
+    int i = 0;
+    while (e->processing && atomic_load(&e->active) && atomic_load(&e->cycles_entered) < target
+           && i++ < 20000)
+        usleep(100);  /* at most 2 s */
+    if (atomic_load(&e->cycles_entered) < target && rate > 0)
+        usleep((useconds_t)(2000000.0 * size / rate) + 1000);  /* no cycles of ours to watch */
+    return gone(e);
+}
+
 int rt_unregister_port(rt_engine *e, jack_port_t *port)
 {
     pthread_mutex_lock(&e->ports_lock);
@@ -826,6 +886,8 @@ int rt_unregister_port(rt_engine *e, jack_port_t *port)
     rt_port *p = NULL;
     rt_table *old = NULL;
     int safe = 0;
+    if (rc == RT_OK)
+        rc = disconnect_and_settle(e, port);
     if (rc != RT_OK)
         goto out;
     pthread_mutex_lock(&e->lock);

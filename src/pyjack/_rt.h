@@ -89,6 +89,12 @@ int rt_activate(rt_engine *e);
 int rt_deactivate(rt_engine *e);
 int rt_is_active(rt_engine *e);
 
+/* Around a libjack call on rt_client(e) from a Python thread: serialises it
+ * with every other such call and with rt_close(). Returns RT_OK with the
+ * lock held, or RT_CLOSED / RT_SHUTDOWN without it. */
+int rt_request_begin(rt_engine *e);
+void rt_request_end(rt_engine *e);
+
 /* Ports: the engine registers and unregisters them so that the real-time
  * thread never sees a port that is half set up or already gone. */
 jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flags, int *error);

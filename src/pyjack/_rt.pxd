@@ -68,6 +68,8 @@ cdef extern from "_rt.h" nogil:
     int rt_activate(rt_engine *e) noexcept
     int rt_deactivate(rt_engine *e) noexcept
     int rt_is_active(rt_engine *e) noexcept
+    int rt_request_begin(rt_engine *e) noexcept
+    void rt_request_end(rt_engine *e) noexcept
     jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flags, int *error) noexcept
     int rt_unregister_port(rt_engine *e, jack_port_t *port) noexcept
     uint32_t rt_port_count(rt_engine *e, int dir) noexcept

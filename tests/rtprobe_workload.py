@@ -1,0 +1,180 @@
+"""Streaming workload run under the rtprobe LD_PRELOAD library (see test_rtsafe.py).
+
+usage: python rtprobe_workload.py PROBE_SO SERVER MODE SECONDS
+
+MODE "pyjack": a pyjack client streams through a loopback while a second
+client keeps changing the graph (ports registered, connected, disconnected,
+unregistered), so both the process and the notification callbacks run.
+MODE "python-callback": a client whose process callback is a Python
+function called through ctypes, as bindings that run Python on JACK's
+thread do; the probe must see it allocate and lock.
+
+Prints one JSON object: the probe's report, the main thread's id and
+counters from the armed interval.
+"""
+
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+import pyjack
+
+PERIOD_FRAMES = 256
+
+
+def parse_report(probe):
+    buf = ctypes.create_string_buffer(1 << 16)
+    n = probe.rtprobe_report(buf, len(buf))
+    threads, counts = {}, []
+    for line in buf.raw[:n].decode().splitlines():
+        words = line.split()
+        if words[0] == "thread":
+            fields = dict(w.split("=") for w in words[2:])
+            threads[int(words[1])] = {"roles": fields["roles"].split(","),
+                                      "process": int(fields["process"]),
+                                      "notify": int(fields["notify"])}
+        else:
+            counts.append({"tid": int(words[1]), "function": words[2],
+                           "in_callback": int(words[3]), "on_thread": int(words[4])})
+    return threads, counts
+
+
+def pyjack_workload(server, seconds, probe, server_events=False):
+    env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
+    env.pop("LD_PRELOAD", None)
+
+    def tool(command):
+        subprocess.run(command, env=env, check=True, capture_output=True, timeout=10)
+
+    client = pyjack.Client("rtsafe", server=server, depth=8192)
+    outs = [client.register_port(f"out_{i}", pyjack.IsOutput) for i in range(2)]
+    ins = [client.register_port(f"in_{i}", pyjack.IsInput) for i in range(2)]
+    client.activate()
+    for o, i in zip(outs, ins):
+        client.connect(o, i)
+    peer = pyjack.Client("rtsafe-peer", server=server, processing=False)
+    peer.activate()  # JACK connects ports of active clients only
+
+    stop = threading.Event()
+    errors = []
+    slowest = ["", 0.0]
+
+    def stream():
+        out = np.zeros((2, PERIOD_FRAMES), np.float32)
+        inp = np.zeros((2, PERIOD_FRAMES), np.float32)
+        try:
+            while not stop.is_set():
+                try:
+                    client.process(out, inp, timeout=5)
+                except (pyjack.InputSyncError, pyjack.OutputSyncError):
+                    pass  # freewheeling outruns us; losses are counted, not our subject
+        except Exception as exc:  # reported, fails the test
+            errors.append(repr(exc))
+
+    def churn_graph():
+        # Every step fires notifications on both clients' notification threads.
+        try:
+            k = 0
+            while not stop.is_set():
+                if server_events and k % 20 == 10:
+                    tool(["jack_bufsize", str(128 if k % 40 == 10 else PERIOD_FRAMES)])
+                    tool(["jack_freewheel", "y"])
+                    time.sleep(0.05)
+                    tool(["jack_freewheel", "n"])
+                for step, call in (("register", lambda: peer.register_port(f"tap_{k}", pyjack.IsInput)),
+                                   ("connect", lambda: peer.connect(outs[k % 2], f"rtsafe-peer:tap_{k}")),
+                                   ("disconnect", lambda: peer.disconnect(outs[k % 2], f"rtsafe-peer:tap_{k}")),
+                                   ("unregister", lambda: peer.unregister_port(f"tap_{k}"))):
+                    started = time.monotonic()
+                    call()
+                    took = time.monotonic() - started
+                    if took > slowest[1]:
+                        slowest[:] = [step, took]
+                k += 1
+                time.sleep(0.01)
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=stream), threading.Thread(target=churn_graph)]
+    for w in workers:
+        w.start()
+    python_threads = [threading.get_native_id()] + [w.native_id for w in workers]
+    time.sleep(1.0)  # warm-up: first cycles, first notifications, lazy lookups
+    before = client.stats
+    probe.rtprobe_arm(1)
+    time.sleep(seconds)
+    probe.rtprobe_arm(0)
+    after = client.stats
+    stop.set()
+    for w in workers:
+        w.join(10)
+    peer.close()
+    client.close()
+    return {"errors": errors, "python_threads": python_threads, "slowest_graph_call": slowest,
+            "cycles": after.cycles - before.cycles,
+            "lost_in": after.lost_in - before.lost_in, "lost_out": after.lost_out - before.lost_out}
+
+
+def python_callback_workload(server, seconds, probe):
+    # A process callback written in Python, registered through the probe's
+    # wrapper (ctypes.CDLL(None) finds the preloaded symbols first).
+    jack = ctypes.CDLL(None)
+    jack.jack_client_open.restype = ctypes.c_void_p
+    jack.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p]
+    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint32, ctypes.c_void_p)
+    jack.jack_set_process_callback.argtypes = [ctypes.c_void_p, callback_type, ctypes.c_void_p]
+    for f in ("jack_activate", "jack_deactivate", "jack_client_close"):
+        getattr(jack, f).argtypes = [ctypes.c_void_p]
+    seen = []
+
+    @callback_type
+    def process(nframes, arg):
+        seen.append(np.zeros(nframes, np.float32).sum())  # allocates, as Python does
+        return 0
+
+    status = ctypes.c_int(0)
+    jack_server_name = 0x04  # JackServerName
+    jack_no_start_server = 0x01
+    handle = jack.jack_client_open(b"rtsafe-python", jack_server_name | jack_no_start_server,
+                                   ctypes.byref(status), server.encode())
+    if not handle:
+        raise SystemExit(f"jack_client_open failed, status 0x{status.value:x}")
+    jack.jack_set_process_callback(handle, process, None)
+    jack.jack_activate(handle)
+    time.sleep(0.5)
+    count_before = len(seen)
+    probe.rtprobe_arm(1)
+    time.sleep(seconds)
+    probe.rtprobe_arm(0)
+    cycles = len(seen) - count_before
+    jack.jack_deactivate(handle)
+    jack.jack_client_close(handle)
+    return {"errors": [], "python_threads": [threading.get_native_id()], "cycles": cycles,
+            "lost_in": 0, "lost_out": 0}
+
+
+def main():
+    probe_path, server, mode, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    probe = ctypes.CDLL(probe_path)  # already loaded by LD_PRELOAD: the same copy
+    probe.rtprobe_report.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    if mode == "pyjack":
+        result = pyjack_workload(server, seconds, probe)
+    elif mode == "pyjack-server-events":
+        result = pyjack_workload(server, seconds, probe, server_events=True)
+    elif mode == "python-callback":
+        result = python_callback_workload(server, seconds, probe)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    threads, counts = parse_report(probe)
+    result.update(threads={str(k): v for k, v in threads.items()}, counts=counts)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
