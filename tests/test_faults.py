@@ -165,16 +165,35 @@ def test_buffer_size_changes_keep_the_ramp_bit_exact(private_server, report):
 
 def test_freewheel_on_and_off_while_streaming(private_server, report):
     link = RampLink(private_server.name)
+
+    def freewheel(onoff):
+        # While freewheeling the server waits for our process() loop, so the
+        # loop must keep going while jack_freewheel talks to the server.
+        failures = []
+
+        def run():
+            try:
+                run_tool(private_server.name, "jack_freewheel", onoff)
+            except BaseException as exc:
+                failures.append(exc)
+
+        tool = threading.Thread(target=run)
+        tool.start()
+        while tool.is_alive():
+            link.step()
+        tool.join()
+        assert not failures, failures
+
     try:
         link.step(50)
         for _ in range(3):
-            run_tool(private_server.name, "jack_freewheel", "y")
+            freewheel("y")
             deadline = time.monotonic() + 5
             while not link.sink.stats.freewheel and time.monotonic() < deadline:
                 link.step()
             assert link.sink.stats.freewheel
             link.step(20)
-            run_tool(private_server.name, "jack_freewheel", "n")
+            freewheel("n")
             deadline = time.monotonic() + 5
             while link.sink.stats.freewheel and time.monotonic() < deadline:
                 link.step()
