@@ -21,14 +21,13 @@ it, less what the measuring itself costs: 0 means the call allocated nothing.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 import tracemalloc
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, print_rows,
-                    private_server, python_worker, wait_until, worker_options)
+from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, bench_main,
+                    private_server, python_worker, wait_until)
 
 TITLE = "Per-call cost: 256 frames a call"
 RATE, PERIOD, BLOCK = 48000, 256, 256
@@ -192,15 +191,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100 calls instead of 1000")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    args, rest = parser.parse_known_args()
-    if args.worker:
-        WORKERS[args.worker](worker_options(rest))
-        return
-    from common import build_c_client, have_jack_client
-    print_rows(TITLE, run(build_c_client(), args.quick, have_jack_client()))
+    bench_main(__doc__, TITLE, run, WORKERS, quick_help="100 calls instead of 1000")
 
 
 if __name__ == "__main__":

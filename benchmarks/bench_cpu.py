@@ -14,13 +14,12 @@ per second of audio.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import time
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, print_rows,
-                    private_server, python_worker, worker_options)
+from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, bench_main,
+                    private_server, python_worker)
 
 TITLE = "Real-time CPU cost: copy at 64 frames, 48 kHz"
 RATE, PERIOD = 48000, 64
@@ -152,15 +151,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 s per client instead of 10")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    args, rest = parser.parse_known_args()
-    if args.worker:
-        WORKERS[args.worker](worker_options(rest))
-        return
-    from common import build_c_client, have_jack_client
-    print_rows(TITLE, run(build_c_client(), args.quick, have_jack_client()))
+    bench_main(__doc__, TITLE, run, WORKERS, quick_help="2 s per client instead of 10")
 
 
 if __name__ == "__main__":

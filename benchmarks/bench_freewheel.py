@@ -16,13 +16,12 @@ and its ratio to C.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, freewheel, print_rows,
-                    private_server, python_worker, wait_until, worker_options)
+from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, freewheel, bench_main,
+                    private_server, python_worker, wait_until)
 
 TITLE = "Freewheel throughput: copy through the client at 256 frames, lossless"
 RATE, PERIOD = 48000, 256
@@ -164,15 +163,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one round of one second per client instead of 5 of 2 s")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    args, rest = parser.parse_known_args()
-    if args.worker:
-        WORKERS[args.worker](worker_options(rest))
-        return
-    from common import build_c_client, have_jack_client
-    print_rows(TITLE, run(build_c_client(), args.quick, have_jack_client()))
+    bench_main(__doc__, TITLE, run, WORKERS, quick_help="one round of one second per client instead of 5 of 2 s")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ server cycles the client's callback served.
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 import threading
 import time
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, print_rows, private_server,
-                    python_worker, worker_options, xruns_in_log)
+from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, bench_main, private_server,
+                    python_worker, xruns_in_log)
 
 TITLE = "GIL contention: 2 channels, 256 frames, main thread holds the GIL 50-100 ms at a time"
 RATE, PERIOD, CHANNELS = 48000, 256, 2
@@ -208,15 +207,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a couple of seconds instead of 10")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    args, rest = parser.parse_known_args()
-    if args.worker:
-        WORKERS[args.worker](worker_options(rest))
-        return
-    from common import build_c_client, have_jack_client
-    print_rows(TITLE, run(build_c_client(), args.quick, have_jack_client()))
+    bench_main(__doc__, TITLE, run, WORKERS, quick_help="a couple of seconds instead of 10")
 
 
 if __name__ == "__main__":

@@ -267,3 +267,18 @@ def xruns_in_log(log: str, client_name: str) -> tuple[int, int]:
         elif "JackTimedDriver::Process XRun" in line:
             late += 1
     return blamed, late
+
+
+def bench_main(doc: str, title: str, run, workers: dict, quick_help: str) -> None:
+    """The command line of one benchmark script: run it on its own and print
+    its figures, or (with --worker, as the benchmark starts itself) be one of
+    its client processes."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--worker", choices=sorted(workers), help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.worker:
+        workers[args.worker](worker_options(rest))
+        return
+    print_rows(title, run(build_c_client(), args.quick, have_jack_client()))
