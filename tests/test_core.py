@@ -185,9 +185,11 @@ def test_stall_longer_than_ring_is_counted_exactly_and_resyncs(jack_server):
         # a cycle the server itself skipped in an xrun (a busy machine without
         # real-time priority), which it counts.
         stall_gap = max(gaps)
-        assert stall_gap == lost
-        others = sum(abs(g) for g in gaps) - stall_gap
         xruns = max(consumer.stats.xruns, producer.client.stats.xruns)
+        assert lost <= stall_gap <= lost + xruns * N, (gaps, lost, xruns)
+        if xruns == 0:
+            assert stall_gap == lost
+        others = sum(abs(g) for g in gaps) - lost
         assert others <= xruns * N, (gaps, xruns)
         stats = consumer.stats
         assert stats.frames_in + stats.lost_in == stats.cycles * N
