@@ -230,9 +230,12 @@ def test_unregistering_a_connected_port_leaves_no_stale_connection(jack_server):
     # connections only from the next cycle on; a port registered in between
     # inherited them, and the process thread mixed wrong buffers or recursed
     # without end in jack_port_get_buffer() (a crash). pyjack now disconnects
-    # and lets the graph settle before unregistering a connected port. The
-    # window is narrow: this crashed about one run in three under .ci/asan
-    # before the fix, and rarely in a plain build.
+    # and lets the graph settle before unregistering a port of an active
+    # client, connected or not: on a loaded machine jack_port_connected()
+    # can miss a connection made a moment ago (it reads the running cycle's
+    # graph), and the test of 1,000 registrations crashed in CI that way.
+    # The window is narrow: this crashed about one run in three under
+    # .ci/asan before the first fix, and rarely in a plain build.
     done = subprocess.run([sys.executable, "-c", PORT_ID_REUSE, jack_server.name],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode,

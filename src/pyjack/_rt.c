@@ -16,7 +16,7 @@
  *    Python on the `room` semaphore, in 10 ms slices, which Python posts
  *    after each exchange. It stops waiting, and drops and counts as usual,
  *    when freewheel ends, the client is deactivated, closed or shut down,
- *    a port table swap needs the cycle to end, or Python made no progress
+ *    a port change needs the cycle to end, or Python made no progress
  *    for FREEWHEEL_WAIT_MS (under the 10 s JACK2 waits for a client); after
  *    such a timeout it does not wait again until Python makes progress.
  *    Rendering through process() in freewheel is therefore lossless.
@@ -145,7 +145,7 @@ struct rt_engine {
     atomic_int rt_waiting;   /* the process thread is about to wait on room */
     atomic_int fw_gave_up;   /* a wait timed out; none until Python moves */
     atomic_int stopping;     /* deactivate or close under way */
-    atomic_int swapping;     /* a port table swap waits for the cycle */
+    atomic_int swapping;     /* a port change waits for the cycle to end */
 
     atomic_uint event_counts[RT_EV_KINDS];
     atomic_int events_enabled;
@@ -859,21 +859,33 @@ static int is_ours(rt_engine *e, jack_port_t *port)
  * next cycle's graph on: a port registered in between (by any client) can
  * get the id and inherit the stale connections, and process threads then
  * mix wrong buffers or recurse without end in jack_port_get_buffer(). So
- * a connected port is disconnected first, and its id is given back only
- * after the server has started two new cycles. Called with ports_lock held
- * (not lock), so process() goes on while it waits. Returns gone(e) after. */
+ * our port is disconnected first, and its id is given back only after the
+ * server has started two new cycles. While the client is active this is
+ * done every time: jack_port_connected() reads the graph of the running
+ * cycle, which does not yet show a connection made a moment ago. An
+ * inactive client cannot get new connections, and that graph still shows
+ * the ones deactivation removed, so the check is enough there. Called with
+ * ports_lock held (not lock), so process() goes on while it waits. Returns
+ * gone(e) after. */
 static int disconnect_and_settle(rt_engine *e, jack_port_t *port)
 {
-    if (!is_ours(e, port) || jack_port_connected(port) <= 0
-        || jack_port_disconnect(e->client, port) != 0)
+    if (!is_ours(e, port))
+        return RT_OK;
+    if (!atomic_load(&e->active) && jack_port_connected(port) <= 0)
+        return RT_OK;
+    if (jack_port_disconnect(e->client, port) != 0)
         return RT_OK;
     jack_nframes_t rate = jack_get_sample_rate(e->client);
     jack_nframes_t size = jack_get_buffer_size(e->client);
     uint_fast64_t target = atomic_load(&e->cycles_entered) + 2;
+    /* A freewheel cycle may be waiting for Python, which is us: stop it. */
+    atomic_store(&e->swapping, 1);
+    sem_post(&e->room);
     int i = 0;
     while (e->processing && atomic_load(&e->active) && atomic_load(&e->cycles_entered) < target
            && i++ < 20000)
         usleep(100);  /* at most 2 s */
+    atomic_store(&e->swapping, 0);
     if (atomic_load(&e->cycles_entered) < target && rate > 0)
         usleep((useconds_t)(2000000.0 * size / rate) + 1000);  /* no cycles of ours to watch */
     return gone(e);
