@@ -617,6 +617,25 @@ cdef class Client:
             self._refused(rc)
         return _unpack_names(block, failed)
 
+    cdef int _connection_request(self, source, destination, bint make) except? -1:
+        """jack_connect() (make) or jack_disconnect() under the request lock:
+        JACK's return code. The names were checked by _port()."""
+        cdef bytes bsrc = source.encode(), bdst = destination.encode()
+        cdef const char *csrc = bsrc
+        cdef const char *cdst = bdst
+        cdef int status, rc = 0
+        with nogil:
+            status = rt_request_begin(self._engine)
+            if status == RT_OK:
+                if make:
+                    rc = jack_connect(rt_client(self._engine), csrc, cdst)
+                else:
+                    rc = jack_disconnect(rt_client(self._engine), csrc, cdst)
+                rt_request_end(self._engine)
+        if status != RT_OK:
+            self._refused(status)
+        return rc
+
     def connect(self, source, destination):
         """Connect an output port to an input port. Already connected is fine.
 
@@ -632,17 +651,7 @@ cdef class Client:
                 if jack_port_is_mine(self._client, ports[i]):
                     raise UsageError(f"client {self.name!r} must be active to connect its own "
                                      f"port {name!r}; call activate() first")
-        cdef bytes bsrc = source.encode(), bdst = destination.encode()
-        cdef const char *csrc = bsrc
-        cdef const char *cdst = bdst
-        cdef int status, rc = 0
-        with nogil:
-            status = rt_request_begin(self._engine)
-            if status == RT_OK:
-                rc = jack_connect(rt_client(self._engine), csrc, cdst)
-                rt_request_end(self._engine)
-        if status != RT_OK:
-            self._refused(status)
+        cdef int rc = self._connection_request(source, destination, True)
         if rc != 0 and rc != 17:  # 17: EEXIST, already connected
             self._check()
             raise Error(f"could not connect {source!r} to {destination!r} (error {rc}); "
@@ -655,17 +664,7 @@ cdef class Client:
         cdef jack_port_t *dst_port = self._port(destination, "destination port")
         if destination not in self.get_connections(source):
             return
-        cdef bytes bsrc = source.encode(), bdst = destination.encode()
-        cdef const char *csrc = bsrc
-        cdef const char *cdst = bdst
-        cdef int status, rc = 0
-        with nogil:
-            status = rt_request_begin(self._engine)
-            if status == RT_OK:
-                rc = jack_disconnect(rt_client(self._engine), csrc, cdst)
-                rt_request_end(self._engine)
-        if status != RT_OK:
-            self._refused(status)
+        cdef int rc = self._connection_request(source, destination, False)
         if rc != 0:
             self._check()
             # The graph get_connections() reads lags the server's by up to
@@ -872,9 +871,14 @@ cdef class Client:
         if not isinstance(nframes, int) or isinstance(nframes, bool) or not 1 <= nframes <= 0xFFFFFFFF:
             raise ValueError(f"nframes must be a positive int of frames, not {nframes!r}")
         cdef jack_nframes_t n = nframes
-        cdef int rc
+        cdef int status, rc = 0
         with nogil:
-            rc = jack_set_buffer_size(self._client, n)
+            status = rt_request_begin(self._engine)
+            if status == RT_OK:
+                rc = jack_set_buffer_size(rt_client(self._engine), n)
+                rt_request_end(self._engine)
+        if status != RT_OK:
+            self._refused(status)
         if rc != 0:
             self._check()
             raise Error(f"the JACK server refused buffer size {nframes} (error {rc})")
@@ -925,6 +929,10 @@ cdef class Client:
         return bool(jack_port_is_mine(self._client, self._port(name)))
 
     # -- transport ----------------------------------------------------------------
+    # libjack keeps the transport in shared memory: these calls send no request
+    # to the server and never block, so they run with the GIL held, which also
+    # keeps close() (it clears self._client under the GIL) from freeing the
+    # client under them.
 
     def get_transport_state(self):
         """The transport state: TransportStopped, TransportRolling, TransportLooping,
@@ -943,23 +951,19 @@ cdef class Client:
         if not isinstance(frame, int) or isinstance(frame, bool) or not 0 <= frame <= 0xFFFFFFFF:
             raise ValueError(f"frame must be an int from 0 to 2**32 - 1, not {frame!r}")
         cdef jack_nframes_t f = frame
-        cdef int rc
-        with nogil:
-            rc = jack_transport_locate(self._client, f)
+        cdef int rc = jack_transport_locate(self._client, f)
         if rc != 0:
             raise Error(f"the JACK server refused to locate the transport to frame {frame} (error {rc})")
 
     def transport_start(self):
         """Start the transport rolling."""
         self._check()
-        with nogil:
-            jack_transport_start(self._client)
+        jack_transport_start(self._client)
 
     def transport_stop(self):
         """Stop the transport."""
         self._check()
-        with nogil:
-            jack_transport_stop(self._client)
+        jack_transport_stop(self._client)
 
     def set_sync_timeout(self, usecs):
         """Set how long, in microseconds, slow-sync clients may take to get ready."""
@@ -967,9 +971,7 @@ cdef class Client:
         if not isinstance(usecs, int) or isinstance(usecs, bool) or not 0 <= usecs < 1 << 64:
             raise ValueError(f"usecs must be an int of microseconds >= 0, not {usecs!r}")
         cdef jack_time_t t = usecs
-        cdef int rc
-        with nogil:
-            rc = jack_set_sync_timeout(self._client, t)
+        cdef int rc = jack_set_sync_timeout(self._client, t)
         if rc != 0:
             raise Error(f"the JACK server refused sync timeout {usecs} us (error {rc})")
 
@@ -982,9 +984,7 @@ cdef class Client:
         """
         self._check()
         cdef jack_position_t pos
-        cdef jack_transport_state_t state
-        with nogil:
-            state = jack_transport_query(self._client, &pos)
+        cdef jack_transport_state_t state = jack_transport_query(self._client, &pos)
         result = {"state": <int>state, "frame": pos.frame, "frame_rate": pos.frame_rate,
                   "usecs": pos.usecs}
         if pos.valid & JackPositionBBT:
