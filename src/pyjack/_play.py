@@ -208,7 +208,15 @@ class _Call:
                 self.final = (0, 0, 0, 0)
             self.done.set()
 
-    def launch(self, body) -> None:
+    def launch(self, work, resources: tuple) -> None:
+        """Run work() here (blocking) or on a thread; close the resources after."""
+        def body():
+            try:
+                work()
+            finally:
+                for resource in resources:
+                    resource.close()
+
         if self.blocking:
             try:
                 self.run(body)
@@ -242,8 +250,12 @@ def _begin(kind: str, blocking) -> tuple:
     return call, engine
 
 
-def _abandon(call: _Call, error: BaseException) -> None:
-    """A call that failed while being set up: nothing runs, the clients stay usable."""
+def _abandon(call: _Call, error: BaseException, *resources) -> None:
+    """A call that failed while being set up: close what it opened (None for
+    what it did not get to); nothing runs, the clients stay usable."""
+    for resource in resources:
+        if resource is not None:
+            resource.close()
     call.error = error
     call.error_seen = True
     for side in call.sides:
@@ -539,19 +551,9 @@ def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype
         ins.set_channels(count)
         call.sides = (ins,)
     except BaseException as error:
-        if sink is not None:
-            sink.close()
-        _abandon(call, error)
+        _abandon(call, error, bar, sink)
         raise
-
-    def body():
-        try:
-            _rec(call, ins, frames, sources, sink, chunk, bar)
-        finally:
-            bar.close()
-            sink.close()
-
-    call.launch(body)
+    call.launch(lambda: _rec(call, ins, frames, sources, sink, chunk, bar), (bar, sink))
     return None if file is not None else out
 
 
@@ -625,19 +627,9 @@ def play(data, *, outputs=None, samplerate=None, blocking=False, progress=None):
         outs.set_channels(source.channels)
         call.sides = (outs,)
     except BaseException as error:
-        if source is not None:
-            source.close()
-        _abandon(call, error)
+        _abandon(call, error, bar, source)
         raise
-
-    def body():
-        try:
-            _play(call, outs, source, dests, chunk, bar)
-        finally:
-            bar.close()
-            source.close()
-
-    call.launch(body)
+    call.launch(lambda: _play(call, outs, source, dests, chunk, bar), (bar, source))
 
 
 def _note_start(call, outs: Side, period: int) -> None:
@@ -781,22 +773,10 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
         bar = _Progress(progress, blocking, frames, rate, "playrec")
         call.sides = (outs, ins)
     except BaseException as error:
-        for thing in (source, sink):
-            if thing is not None:
-                thing.close()
-        _abandon(call, error)
+        _abandon(call, error, bar, source, sink)
         raise
-
-    def body():
-        try:
-            _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk,
-                     max_latency, align, routing, bar)
-        finally:
-            bar.close()
-            source.close()
-            sink.close()
-
-    call.launch(body)
+    call.launch(lambda: _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk,
+                                 max_latency, align, routing, bar), (bar, source, sink))
     return None if file is not None else out
 
 
