@@ -26,8 +26,8 @@ import sys
 import time
 import tracemalloc
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, bench_main,
-                    private_server, python_worker, wait_until)
+from common import (CLIENTS, Row, bench_main, c_worker, clients_to_run, emit, jack_client_loopback,
+                    private_server, pyjack_loopback, python_worker, run_worker, wait_until)
 
 TITLE = "Per-call cost: 256 frames a call"
 RATE, PERIOD, BLOCK = 48000, 256, 256
@@ -59,13 +59,8 @@ def measuring_cost() -> int:
 
 def worker_pyjack(o: dict) -> None:
     import numpy as np
-    import pyjack
     channels = o["channels"]
-    client = pyjack.Client(CLIENT_NAMES["pyjack"], depth=DEPTH)
-    for i in range(channels):
-        client.register_port(f"in_{i + 1}", pyjack.IsInput)
-        client.register_port(f"out_{i + 1}", pyjack.IsOutput)
-    client.activate()
+    client = pyjack_loopback(channels, DEPTH)
     emit("ready")
     first = np.zeros((channels, DEPTH // 2), np.float32)
     client.process(first, np.empty_like(first), timeout=10)
@@ -100,11 +95,7 @@ def worker_pyjack(o: dict) -> None:
 
 
 def worker_jack_client(o: dict) -> None:
-    import jack
-    channels = o["channels"]
-    client = jack.Client(CLIENT_NAMES["JACK-Client"], no_start_server=True)
-    pairs = [(client.inports.register(f"in_{i + 1}"), client.outports.register(f"out_{i + 1}"))
-             for i in range(channels)]
+    client, pairs = jack_client_loopback(o["channels"])
     times, allocated = [], []
     tracing = [False]
     clock = time.perf_counter_ns
@@ -150,16 +141,7 @@ def measure(server, cclient, client: str, channels: int, s: dict) -> dict:
                            calls=s["calls"], pause=PAUSE)
     else:
         command = python_worker("bench_calls.py", client, channels=channels, **s)
-    worker = Worker(command, server.name)
-    try:
-        worker.expect("ready")
-        result = worker.result(timeout=600)
-        worker.finish()
-    finally:
-        worker.stop()
-    if client == "C":
-        result["lost"] = result["lost_in"] + result["lost_out"]
-    return result
+    return run_worker(command, server.name, words=("ready",), timeout=600)
 
 
 def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
@@ -167,11 +149,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
     rows = []
     with private_server(RATE, PERIOD) as server:
         for channels in CHANNELS:
-            results = {}
-            for client in CLIENTS:
-                if client == "JACK-Client" and not jack_client:
-                    continue
-                results[client] = measure(server, cclient, client, channels, s)
+            results = {c: measure(server, cclient, c, channels, s) for c in clients_to_run(jack_client)}
             memcpy = results["C"]["memcpy"]
             setting = f"{channels} ch"
             call = {c: 1e6 * results[c]["call"] if c in results else None for c in CLIENTS}

@@ -18,8 +18,8 @@ import resource
 import sys
 import time
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, bench_main,
-                    private_server, python_worker)
+from common import (CLIENTS, Row, bench_main, c_worker, clients_to_run, emit, jack_client_copier,
+                    private_server, pyjack_loopback, python_worker, run_worker)
 
 TITLE = "Real-time CPU cost: copy at 64 frames, 48 kHz"
 RATE, PERIOD = 48000, 64
@@ -42,13 +42,7 @@ def worker_pyjack(o: dict) -> None:
     import numpy as np
     import pyjack
     channels = o["channels"]
-    client = pyjack.Client(CLIENT_NAMES["pyjack"], depth=DEPTH)
-    for i in range(channels):
-        client.register_port(f"in_{i + 1}", pyjack.IsInput)
-        client.register_port(f"out_{i + 1}", pyjack.IsOutput)
-    client.activate()
-    first = np.zeros((channels, LEAD), np.float32)
-    client.process(first, np.empty_like(first), timeout=10)
+    client = pyjack_loopback(channels, DEPTH, LEAD)
     a = np.zeros((channels, BLOCK), np.float32)
     b = np.zeros_like(a)
 
@@ -74,19 +68,7 @@ def worker_pyjack(o: dict) -> None:
 
 
 def worker_jack_client(o: dict) -> None:
-    import jack
-    channels = o["channels"]
-    client = jack.Client(CLIENT_NAMES["JACK-Client"], no_start_server=True)
-    pairs = [(client.inports.register(f"in_{i + 1}"), client.outports.register(f"out_{i + 1}"))
-             for i in range(channels)]
-    served = [0]
-
-    @client.set_process_callback
-    def process(frames):
-        for source, destination in pairs:
-            destination.get_buffer()[:] = source.get_buffer()
-        served[0] += 1
-
+    client, served = jack_client_copier(o["channels"])
     client.activate()
     emit("ready")
     time.sleep(o["warmup"])
@@ -112,16 +94,7 @@ def measure(server, cclient, client: str, channels: int, s: dict) -> dict:
                            seconds=s["seconds"], warmup=s["warmup"])
     else:
         command = python_worker("bench_cpu.py", client, channels=channels, **s)
-    worker = Worker(command, server.name)
-    try:
-        worker.expect("ready")
-        worker.expect("start")
-        result = worker.result()
-        worker.finish()
-    finally:
-        worker.stop()
-    if client == "C":
-        result["lost"] = result["lost_in"] + result["lost_out"]
+    result = run_worker(command, server.name)
     result["per_audio_second"] = result["cpu"] / (result["server_frames"] / RATE)
     return result
 
@@ -131,11 +104,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
     rows = []
     with private_server(RATE, PERIOD) as server:
         for channels in CHANNELS:
-            results = {}
-            for client in CLIENTS:
-                if client == "JACK-Client" and not jack_client:
-                    continue
-                results[client] = measure(server, cclient, client, channels, s)
+            results = {c: measure(server, cclient, c, channels, s) for c in clients_to_run(jack_client)}
             setting = f"{channels} ch, {s['seconds']:g} s"
             cost = {c: results[c]["per_audio_second"] if c in results else None for c in CLIENTS}
             row = Row("Real-time CPU cost", setting, "CPU s per s of audio", cost)

@@ -20,8 +20,8 @@ import statistics
 import sys
 import time
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, freewheel, bench_main,
-                    private_server, python_worker, wait_until)
+from common import (CLIENTS, Row, Worker, bench_main, c_worker, clients_to_run, emit, freewheel,
+                    jack_client_copier, private_server, pyjack_loopback, python_worker, wait_until)
 
 TITLE = "Freewheel throughput: copy through the client at 256 frames, lossless"
 RATE, PERIOD = 48000, 256
@@ -41,13 +41,7 @@ def worker_pyjack(o: dict) -> None:
     import numpy as np
     import pyjack
     channels = o["channels"]
-    client = pyjack.Client(CLIENT_NAMES["pyjack"], depth=DEPTH)
-    for i in range(channels):
-        client.register_port(f"in_{i + 1}", pyjack.IsInput)
-        client.register_port(f"out_{i + 1}", pyjack.IsOutput)
-    client.activate()
-    first = np.zeros((channels, LEAD), np.float32)
-    client.process(first, np.empty_like(first), timeout=10)
+    client = pyjack_loopback(channels, DEPTH, LEAD)
     a = np.zeros((channels, BLOCK), np.float32)
     b = np.zeros_like(a)
 
@@ -78,19 +72,8 @@ def worker_pyjack(o: dict) -> None:
 
 
 def worker_jack_client(o: dict) -> None:
-    import jack
-    channels = o["channels"]
-    client = jack.Client(CLIENT_NAMES["JACK-Client"], no_start_server=True)
-    pairs = [(client.inports.register(f"in_{i + 1}"), client.outports.register(f"out_{i + 1}"))
-             for i in range(channels)]
-    served = [0]
+    client, served = jack_client_copier(o["channels"])
     freewheeling = [False]
-
-    @client.set_process_callback
-    def process(frames):
-        for source, destination in pairs:
-            destination.get_buffer()[:] = source.get_buffer()
-        served[0] += 1
 
     @client.set_freewheel_callback
     def on_freewheel(starting):
@@ -133,8 +116,6 @@ def measure(server, cclient, client: str, channels: int, s: dict) -> dict:
         worker.finish()
     finally:
         worker.stop()
-    if client == "C":
-        result["lost"] = result["lost_in"] + result["lost_out"]
     result["rate"] = result["frames"] / result["wall"]
     return result
 
@@ -144,7 +125,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
     rows = []
     with private_server(RATE, PERIOD) as server:
         for channels in CHANNELS:
-            runs = {c: [] for c in CLIENTS if c != "JACK-Client" or jack_client}
+            runs = {c: [] for c in clients_to_run(jack_client)}
             for _ in range(s["rounds"]):
                 for client in runs:
                     runs[client].append(measure(server, cclient, client, channels, s))
@@ -163,7 +144,8 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
 
 
 def main() -> None:
-    bench_main(__doc__, TITLE, run, WORKERS, quick_help="one round of one second per client instead of 5 of 2 s")
+    bench_main(__doc__, TITLE, run, WORKERS,
+               quick_help="one round of one second per client instead of 5 of 2 s")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ import sys
 import threading
 import time
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, bench_main, private_server,
-                    python_worker, xruns_in_log)
+from common import (CLIENT_NAMES, CLIENTS, Row, Worker, bench_main, c_worker, clients_to_run, emit,
+                    jack_client_copier, private_server, pyjack_loopback, python_worker, xruns_in_log)
 
 TITLE = "GIL contention: 2 channels, 256 frames, main thread holds the GIL 50-100 ms at a time"
 RATE, PERIOD, CHANNELS = 48000, 256, 2
@@ -67,11 +67,7 @@ def worker_pyjack(o: dict) -> None:
     import numpy as np
     import pyjack
     per_ms = sum_per_ms()
-    client = pyjack.Client(CLIENT_NAMES["pyjack"], depth=DEPTH)
-    for i in range(CHANNELS):
-        client.register_port(f"in_{i + 1}", pyjack.IsInput)
-        client.register_port(f"out_{i + 1}", pyjack.IsOutput)
-    client.activate()
+    client = pyjack_loopback(CHANNELS, DEPTH)
     stop = threading.Event()
     failures = []
 
@@ -109,19 +105,8 @@ def worker_pyjack(o: dict) -> None:
 
 
 def worker_jack_client(o: dict) -> None:
-    import jack
     per_ms = sum_per_ms()
-    client = jack.Client(CLIENT_NAMES["JACK-Client"], no_start_server=True)
-    pairs = [(client.inports.register(f"in_{i + 1}"), client.outports.register(f"out_{i + 1}"))
-             for i in range(CHANNELS)]
-    served = [0]
-
-    @client.set_process_callback
-    def process(frames):
-        for source, destination in pairs:
-            destination.get_buffer()[:] = source.get_buffer()
-        served[0] += 1
-
+    client, served = jack_client_copier(CHANNELS)
     client.activate()
     emit("ready")
     time.sleep(o["warmup"])
@@ -167,19 +152,13 @@ def measure(server, cclient, client: str, s: dict) -> dict:
         watcher.stop()
         if worker:
             worker.stop()
-    if client == "C":
-        result["lost"] = result["lost_in"] + result["lost_out"]
     return result
 
 
 def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
     s = settings(quick)
-    results = {}
     with private_server(RATE, PERIOD) as server:
-        for client in CLIENTS:
-            if client == "JACK-Client" and not jack_client:
-                continue
-            results[client] = measure(server, cclient, client, s)
+        results = {c: measure(server, cclient, c, s) for c in clients_to_run(jack_client)}
     setting = f"{CHANNELS} ch, {s['seconds']:g} s"
 
     def values(key):

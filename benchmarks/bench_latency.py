@@ -20,8 +20,8 @@ from __future__ import annotations
 import random
 import sys
 
-from common import (CLIENT_NAMES, CLIENTS, Row, Worker, c_worker, emit, bench_main,
-                    private_server, python_worker, wait_until)
+from common import (CLIENT_NAMES, CLIENTS, Row, bench_main, c_worker, clients_to_run, emit,
+                    private_server, python_worker, run_worker, wait_until)
 
 TITLE = "Latency determinism: round trips through a loopback at 256 frames"
 RATE, PERIOD, BLOCK, LEAD = 48000, 256, 256, 1024
@@ -123,24 +123,13 @@ def measure(server, cclient, client: str, s: dict) -> dict:
         command = c_worker(cclient, "latency", block=BLOCK, lead=LEAD, trips=s["trips"])
     else:
         command = python_worker("bench_latency.py", client, **s)
-    worker = Worker(command, server.name)
-    try:
-        worker.expect("ready")
-        result = worker.result(timeout=600)
-        worker.finish()
-    finally:
-        worker.stop()
-    return result
+    return run_worker(command, server.name, words=("ready",), timeout=600)
 
 
 def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
     s = settings(quick)
-    results = {}
     with private_server(RATE, PERIOD) as server:
-        for client in CLIENTS:
-            if client == "JACK-Client" and not jack_client:
-                continue
-            results[client] = measure(server, cclient, client, s)
+        results = {c: measure(server, cclient, c, s) for c in clients_to_run(jack_client)}
     setting = f"{s['trips']} round trips"
 
     def values(f):

@@ -91,12 +91,16 @@ class Worker:
             self._fail(f"expected {word!r}, got {line!r}")
 
     def result(self, timeout: float = 120.0) -> dict:
-        """Wait for the JSON line."""
+        """Wait for the JSON line. The C client counts lost frames each way
+        (lost_in, lost_out); "lost" is their sum, as the Python workers give."""
         line = self._line(timeout)
         try:
-            return json.loads(line)
+            result = json.loads(line)
         except json.JSONDecodeError:
             self._fail(f"expected a JSON line, got {line!r}")
+        if "lost_in" in result and "lost" not in result:
+            result["lost"] = result["lost_in"] + result["lost_out"]
+        return result
 
     def send(self, line: str) -> None:
         self.process.stdin.write(line + "\n")
@@ -137,6 +141,25 @@ class Worker:
         raise BenchError(f"{' '.join(self.command[:4])}: {what}\n{error}")
 
 
+def run_worker(command: list[str], server_name: str, words=("ready", "start"),
+               timeout: float = 120.0) -> dict:
+    """Run one worker through its protocol words to its JSON result."""
+    worker = Worker(command, server_name)
+    try:
+        for word in words:
+            worker.expect(word)
+        result = worker.result(timeout)
+        worker.finish()
+    finally:
+        worker.stop()
+    return result
+
+
+def clients_to_run(jack_client: bool) -> list[str]:
+    """CLIENTS, without JACK-Client when it is not installed."""
+    return [c for c in CLIENTS if c != "JACK-Client" or jack_client]
+
+
 def python_worker(script: str, client: str, **options) -> list[str]:
     """The command that runs `script --worker client` with key=value options."""
     return [sys.executable, str(HERE / script), "--worker", client,
@@ -160,6 +183,47 @@ def worker_options(argv: list[str]) -> dict:
             except ValueError:
                 options[key] = value
     return options
+
+
+def pyjack_loopback(channels: int, depth: int, lead: int = 0):
+    """Worker side: an active pyjack client with ports in_1, out_1, ... in_n,
+    out_n, with lead frames of silence queued ahead of its output when given."""
+    import numpy as np
+    import pyjack
+    client = pyjack.Client(CLIENT_NAMES["pyjack"], depth=depth)
+    for i in range(channels):
+        client.register_port(f"in_{i + 1}", pyjack.IsInput)
+        client.register_port(f"out_{i + 1}", pyjack.IsOutput)
+    client.activate()
+    if lead:
+        first = np.zeros((channels, lead), np.float32)
+        client.process(first, np.empty_like(first), timeout=10)
+    return client
+
+
+def jack_client_loopback(channels: int):
+    """Worker side: an inactive JACK-Client client with ports in_1, out_1, ...
+    and the list of its (in, out) port pairs, for the process callback to copy."""
+    import jack
+    client = jack.Client(CLIENT_NAMES["JACK-Client"], no_start_server=True)
+    pairs = [(client.inports.register(f"in_{i + 1}"), client.outports.register(f"out_{i + 1}"))
+             for i in range(channels)]
+    return client, pairs
+
+
+def jack_client_copier(channels: int):
+    """Worker side: jack_client_loopback() whose process callback copies each
+    in to its out; returns the client and a one-item list counting cycles served."""
+    client, pairs = jack_client_loopback(channels)
+    served = [0]
+
+    @client.set_process_callback
+    def process(frames):
+        for source, destination in pairs:
+            destination.get_buffer()[:] = source.get_buffer()
+        served[0] += 1
+
+    return client, served
 
 
 def emit(word_or_result) -> None:
