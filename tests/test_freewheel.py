@@ -36,6 +36,23 @@ def loopback_client(server):
     return client
 
 
+def stream_until_freewheeling(server, client):
+    """Switch freewheel on, streaming silence until the client sees it (losses
+    before that are real-time ones and do not count); returns the buffers."""
+    silence = np.zeros((1, BLOCK), np.float32)
+    inp = np.empty((1, BLOCK), np.float32)
+    tool = freewheel(server, True)
+    deadline = time.monotonic() + 20
+    while not client.stats.freewheel:
+        assert time.monotonic() < deadline, "the server never started freewheeling"
+        try:
+            client.process(silence, inp, timeout=10)
+        except (pyjack.InputSyncError, pyjack.OutputSyncError):
+            pass
+    tool.wait(20)
+    return silence, inp
+
+
 def ramp(start, frames):
     # Exact in float32 up to 2**24; 0 stays free to mean silence.
     return (np.arange(start, start + frames) % (1 << 24) + 1).astype(np.float32).reshape(1, -1)
@@ -50,20 +67,9 @@ def jack_freewheel():
 def test_freewheel_ramp_is_bit_exact_and_lossless(private_server, jack_freewheel):
     client = loopback_client(private_server)
     try:
-        silence = np.zeros((1, BLOCK), np.float32)
-        inp = np.empty((1, BLOCK), np.float32)
         client.process(np.zeros((1, 2 * BLOCK), np.float32), np.empty((1, 2 * BLOCK), np.float32),
                        timeout=10)
-        tool = freewheel(private_server, True)
-        # Real time until the server freewheels: losses there do not count.
-        deadline = time.monotonic() + 20
-        while not client.stats.freewheel:
-            assert time.monotonic() < deadline, "the server never started freewheeling"
-            try:
-                client.process(silence, inp, timeout=10)
-            except (pyjack.InputSyncError, pyjack.OutputSyncError):
-                pass
-        tool.wait(20)
+        silence, inp = stream_until_freewheeling(private_server, client)
         before = client.stats
         received = []
         for i in range(RAMP_BLOCKS):
@@ -92,17 +98,7 @@ def test_freewheel_ramp_is_bit_exact_and_lossless(private_server, jack_freewheel
 def test_deactivate_while_a_freewheel_cycle_waits_for_python(private_server, jack_freewheel):
     client = loopback_client(private_server)
     try:
-        silence = np.zeros((1, BLOCK), np.float32)
-        inp = np.empty((1, BLOCK), np.float32)
-        tool = freewheel(private_server, True)
-        deadline = time.monotonic() + 20
-        while not client.stats.freewheel:
-            assert time.monotonic() < deadline, "the server never started freewheeling"
-            try:
-                client.process(silence, inp, timeout=10)
-            except (pyjack.InputSyncError, pyjack.OutputSyncError):
-                pass
-        tool.wait(20)
+        stream_until_freewheeling(private_server, client)
         time.sleep(0.3)  # Python stops: the process thread now waits for it
         cycles = client.stats.cycles
         time.sleep(0.3)
