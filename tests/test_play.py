@@ -123,8 +123,10 @@ TWENTY_PLAYRECS = """
                 probe.disconnect(source, name)  # only our signal goes through
         probe.close()
         x = np.random.default_rng(1).uniform(-0.5, 0.5, (48000, 1)).astype(np.float32)
-        result.update(exact=[], latencies=[], sources=[], spoiled=0)
-        while len(result["exact"]) < 20 and result["spoiled"] <= 20:
+        # A shared virtual machine has xruns even with real-time priority
+        # (about one call in three here): allow plenty of spoiled calls.
+        result.update(exact=[], latencies=[], sources=[], spoiled=0, spoiled_exact=0)
+        while len(result["exact"]) < 20 and result["spoiled"] < 100:
             y = pyjack.playrec(x, outputs="jack_thru:input_1$", inputs="jack_thru:output_1$",
                                blocking=True, progress=False)
             status = pyjack.get_status()
@@ -133,6 +135,7 @@ TWENTY_PLAYRECS = """
                 # In an xrun JACK may skip a cycle of jack_thru or of ours: the
                 # status says so, and such a call proves nothing either way.
                 result["spoiled"] += 1
+                result["spoiled_exact"] += bool(np.array_equal(y, x))
                 continue
             result["exact"].append(bool(y.shape == x.shape and np.array_equal(y, x)))
             result["latencies"].append(status.latency)
@@ -148,7 +151,8 @@ def test_twenty_playrecs_through_a_loopback_are_bit_exact_with_one_latency():
     """Through jack_thru, a C client copying its inputs to its outputs."""
     result = run_on_own_server(TWENTY_PLAYRECS)
     print(f"latency {result['latencies'][:1]} frames in {len(result['exact'])} clean calls; "
-          f"{result['spoiled']} calls had xruns; real-time server: {result['realtime']}")
+          f"{result['spoiled']} calls had xruns ({result['spoiled_exact']} of them exact all the same); "
+          f"real-time server: {result['realtime']}")
     assert len(result["exact"]) == 20, f"{result['spoiled']} calls had xruns or lost frames"
     assert all(result["exact"]), result["exact"]
     assert len(set(result["latencies"])) == 1 and result["latencies"][0] is not None
