@@ -798,27 +798,58 @@ def test_none_refcount_unchanged_by_process(default_client):
     assert_none_refcount_kept(take_one_frame)
 
 
+class JackServerBroke(Exception):
+    """JACK2 itself failed under a test (see state_change_phase)."""
+
+
+def state_change_phase(name, call):
+    """Run assert_none_refcount_kept() over call(server name) with the default
+    client "toggled" attached to a server of its own.
+
+    JACK2 waits at most 2 s for a client to answer a notification; when the
+    machine stalls that long (a shared virtual machine does, now and then) it
+    drops the client from its books but not from its graph, and from then on
+    every close waits for a cycle that never ends. So a call that takes
+    seconds, on a server whose log shows that failure, starts the phase again
+    on a fresh server (twice at most); None's count is checked as strictly."""
+    for attempt in range(3):
+        with jack.Server(rate=RATE, period=PERIOD) as server:
+            def guarded():
+                started = time.monotonic()
+                result = call(server.name)
+                if time.monotonic() - started > 2 and "ClientNotify fails" in server.log():
+                    raise JackServerBroke(server.log()[-2000:])
+                return result
+
+            jack.attach("toggled", server=server.name)
+            try:
+                assert_none_refcount_kept(guarded, CALLS)
+                return
+            except JackServerBroke as broke:
+                print(f"{name}: JACK2 lost the client on attempt {attempt + 1}:\n{broke}")
+            finally:
+                jack.detach()
+    pytest.fail(f"{name}: JACK2 broke under three servers in a row")
+
+
 @pytest.mark.slow
 def test_none_refcount_unchanged_by_state_changes(default_client):
     """Calls that change the graph take milliseconds each (about 13 ms an
     activate/deactivate pair and 35 ms a detach/attach pair on the dummy
     server), so this test takes several minutes: 10,000 calls of each."""
-    jack.attach("toggled")
-
-    def register_and_unregister():
+    def register_and_unregister(server):
         jack.register_port("p", jack.IsInput)
         return jack.unregister_port("p")
 
-    assert_none_refcount_kept(register_and_unregister, CALLS)
-
-    def activate_and_deactivate():
+    def activate_and_deactivate(server):
         jack.activate()
         return jack.deactivate()
 
-    assert_none_refcount_kept(activate_and_deactivate, CALLS)
-
-    def detach_and_attach():
+    def detach_and_attach(server):
         jack.detach()
-        return jack.attach("toggled")
+        return jack.attach("toggled", server=server)
 
-    assert_none_refcount_kept(detach_and_attach, CALLS)
+    for name, call in (("register/unregister", register_and_unregister),
+                       ("activate/deactivate", activate_and_deactivate),
+                       ("detach/attach", detach_and_attach)):
+        state_change_phase(name, call)
