@@ -943,14 +943,19 @@ uint32_t rt_port_count(rt_engine *e, int dir)
     return n;
 }
 
+/* Under lock, not ports_lock: jack_port_name() only reads shared memory,
+ * every port in a table is registered (ports join a table after
+ * registering and leave it before unregistering, both under lock), and
+ * rt_close() takes lock before it closes the client. So listing ports
+ * never waits behind a port change's server round trips. */
 uint32_t rt_port_names(rt_engine *e, int dir, char (*names)[RT_NAME_SIZE], uint32_t max)
 {
-    pthread_mutex_lock(&e->ports_lock);
+    pthread_mutex_lock(&e->lock);
     rt_table *t = atomic_load(&e->tables[dir]);
     uint32_t n = t ? t->count : 0;
     for (uint32_t i = 0; i < n && i < max; i++)
         copy_name(names[i], jack_port_name(t->ports[i]->port));
-    pthread_mutex_unlock(&e->ports_lock);
+    pthread_mutex_unlock(&e->lock);
     return n;
 }
 
