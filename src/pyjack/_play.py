@@ -540,13 +540,8 @@ def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype
         sources = resolve_ports(ins.client, inputs, IsOutput, count, "port to record from")
         count = _agree("rec", ("channels", count), ("inputs", len(sources)))
         chunk = _chunk(ins)
-        if file is not None:
-            sink = _FileSink(file, rate, count, subtype, chunk)
-        else:
-            if out is None:
-                out = np.zeros((frames, count), np.float32)
-            sink = _ArraySink(out)
-            call.result = out
+        sink = _open_sink(call, file, out, frames, count, rate, subtype, chunk)
+        out = call.result
         bar = _Progress(progress, blocking, frames, rate, "rec")
         ins.set_channels(count)
         call.sides = (ins,)
@@ -586,6 +581,17 @@ def _rec(call, ins, frames, sources, sink, chunk, bar):
 
 
 # -- play -----------------------------------------------------------------------
+
+def _open_sink(call, file, out, frames, channels: int, rate: int, subtype, chunk: int):
+    """Where a recording goes: the sound file, or out (made when None), which
+    becomes call.result."""
+    if file is not None:
+        return _FileSink(file, rate, channels, subtype, chunk)
+    if out is None:
+        out = np.zeros((frames, channels), np.float32)
+    call.result = out
+    return _ArraySink(out)
+
 
 def _open_source(data, rate: int, chunk: int, what: str):
     if _is_path(data):
@@ -755,13 +761,8 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
         period = ins.client.blocksize
         if max_latency is None:
             max_latency = max(rate // 2, 8 * period)
-        if file is not None:
-            sink = _FileSink(file, rate, count, subtype, chunk)
-        else:
-            if out is None:
-                out = np.zeros((frames, count), np.float32)
-            sink = _ArraySink(out)
-            call.result = out
+        sink = _open_sink(call, file, out, frames, count, rate, subtype, chunk)
+        out = call.result
         outs.set_channels(source.channels)
         ins.set_channels(count)
         routing = (engine.server, tuple(outs.ports if loopback else dests),
