@@ -22,7 +22,8 @@ from ._core import (
     UsageError,
     status_text,
 )
-from ._server import Server, server_running
+from ._server import KINDS, Server, server_running
+from ._info import FEATURES, ServerInfo, server_info
 from ._core import (
     BackendError, ClientZombie, Failure, InitFailure, InvalidOption, LoadFailure,
     NameNotUnique, NoSuchClient, ServerError, ServerFailed, ServerStarted, ShmFailure,
@@ -37,6 +38,7 @@ __all__ = [
     "CanMonitor", "Client", "DEFAULT_DEPTH", "Error", "InputSyncError", "IsInput", "IsOutput",
     "IsPhysical", "IsTerminal", "NotConnectedError", "OutputSyncError", "Server", "Stats",
     "TimeoutError", "UsageError", "__version__", "server_running", "status_text",
+    "FEATURES", "KINDS", "ServerInfo", "server_info",
     "BackendError", "ClientZombie", "Failure", "InitFailure", "InvalidOption", "LoadFailure",
     "NameNotUnique", "NoSuchClient", "ServerError", "ServerFailed", "ServerStarted",
     "ShmFailure", "TransportLooping", "TransportNetStarting", "TransportRolling",

@@ -599,6 +599,23 @@ cdef class Client:
         self._check()
         return jack_port_flags(self._port(name))
 
+    def get_port_aliases(self, name):
+        """The aliases of any port on the server (a list of up to two names).
+
+        JACK2's backends name themselves in their ports' aliases, e.g.
+        "dummy_pcm:dummy:out1" or "net_pcm:from_master_:out1"."""
+        self._check()
+        cdef jack_port_t *port = self._port(name)
+        cdef char first[640]
+        cdef char second[640]
+        cdef char *aliases[2]
+        first[0] = 0
+        second[0] = 0
+        aliases[0] = first
+        aliases[1] = second
+        cdef int count = jack_port_get_aliases(port, aliases)
+        return [aliases[i].decode(errors="replace") for i in range(max(0, min(count, 2)))]
+
     def get_connections(self, name):
         """Full names of the ports connected to any port on the server."""
         self._check()

@@ -1,0 +1,186 @@
+"""Which JACK serves: jackd2, PipeWire's JACK or a netjack2 slave, asked of
+libjack through a short-lived client, and what that server can do."""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import re
+import types
+
+from ._core import Client, IsOutput, IsPhysical, get_version_string
+
+__all__ = ["ServerInfo", "server_info", "libjack_is_pipewire", "pipewire_library_dir"]
+
+# What each feature means; ServerInfo.features maps every one of them to a bool.
+FEATURES = {
+    "self_loopback": "a connection from a client's own output to its own input carries audio",
+    "transport_locate": "transport_locate() moves the transport",
+    "set_buffer_size": "set_buffer_size() is accepted",
+    "buffer_size_sync": "a buffer-size change applies to every client in the same cycle",
+    "freewheel_global": "freewheel mode applies to every client of the server",
+    "internal_clients": "internal clients can be loaded (netmanager, ...)",
+    "metadata": "the metadata API is served",
+    "ports_appear_at_once": "another client's new port can be connected as soon as it is registered",
+    "client_pid": "jack_get_client_pid() answers",
+    "physical_ports": "the server has physical system ports",
+    "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
+}
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ServerInfo:
+    """What pyjack.server_info() found out about a running server.
+
+    name: the server name asked for ("default" for the default server).
+    implementation: "JACK2" or "PipeWire".
+    version: the implementation's version, e.g. "1.9.21" or "1.4.2".
+    library: libjack's own version string, e.g. "3.1.4.2 (using PipeWire 1.4.2)".
+    backend: JACK2's driver as named in its physical ports' aliases ("dummy",
+        "net" for a netjack2 slave, "alsa", ...); "pipewire" on PipeWire;
+        None when the server has no physical ports to tell.
+    rate, period: sample rate and buffer size in frames.
+    realtime: the server runs its clients with real-time priority.
+    features: feature name -> bool, for every name in pyjack.FEATURES; see
+        has().
+    """
+
+    name: str
+    implementation: str
+    version: str
+    library: str
+    backend: str | None
+    rate: int
+    period: int
+    realtime: bool
+    features: types.MappingProxyType
+
+    def has(self, feature: str) -> bool:
+        """True if the server has the feature (a key of pyjack.FEATURES)."""
+        if feature not in FEATURES:
+            raise ValueError(f"unknown feature {feature!r}; known: {', '.join(FEATURES)}")
+        return self.features[feature]
+
+    @property
+    def missing(self) -> list:
+        """Names of the features this server lacks."""
+        return [name for name, present in self.features.items() if not present]
+
+    def __repr__(self) -> str:
+        backend = f" ({self.backend})" if self.backend else ""
+        lacks = ", ".join(self.missing) or "nothing"
+        return (f"<pyjack.ServerInfo {self.name!r}: {self.implementation} {self.version}{backend}, "
+                f"{self.rate} Hz/{self.period}, {'real-time' if self.realtime else 'not real-time'}; "
+                f"lacks {lacks}>")
+
+
+def libjack_is_pipewire() -> bool:
+    """True if the libjack this process loaded is PipeWire's (as under pw-jack)."""
+    return "PipeWire" in get_version_string()
+
+
+def pipewire_library_dir() -> str | None:
+    """The directory of PipeWire's libjack (what pw-jack puts first on
+    LD_LIBRARY_PATH), or None when PipeWire's JACK is not installed."""
+    candidates = [os.path.join(d, "pipewire-0.3", "jack") for d in (
+        "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib",
+        "/usr/local/lib")]
+    candidates += sorted(glob.glob("/usr/lib/*-linux-gnu*/pipewire-0.3/jack"))
+    for directory in candidates:
+        if os.path.exists(os.path.join(directory, "libjack.so.0")):
+            return directory
+    return None
+
+
+def _implementation(library: str) -> tuple:
+    """("PipeWire", "1.4.2") or ("JACK2", "1.9.21") from libjack's version string."""
+    found = re.search(r"PipeWire (\d+(?:\.\d+)*)", library)
+    if found:
+        return "PipeWire", found.group(1)
+    found = re.match(r"\s*(\d+(?:\.\d+)*)", library)
+    return "JACK2", found.group(1) if found else library
+
+
+def _numbers(version: str) -> tuple:
+    return tuple(int(n) for n in re.findall(r"\d+", version)[:3])
+
+
+def _backend(client: Client) -> str | None:
+    physical = client.get_ports(None, "audio", IsPhysical | IsOutput) or client.get_ports(
+        None, "audio", IsPhysical)
+    for port in physical[:1]:
+        for alias in client.get_port_aliases(port):
+            # JACK2's drivers alias their ports "<driver>_pcm:..."
+            found = re.match(r"([A-Za-z0-9]+)_pcm:", alias)
+            if found:
+                return found.group(1)
+    return None
+
+
+def features_of(implementation: str, version: str, backend: str | None,
+                physical: bool) -> dict:
+    """The feature map of a server of this implementation, version and backend.
+
+    Facts measured with pyjack's test suite (see the README's server matrix):
+    PipeWire gives no audio through a client's own out -> in connection,
+    freewheels only the calling client's group, changes buffer sizes per
+    client and asynchronously, serves no internal clients and no client
+    pids, and shows another client's new ports a moment late; 0.3.65 ignores
+    transport_locate() (1.4.2 follows it). A netjack2 slave keeps the
+    master's period.
+    """
+    if implementation == "PipeWire":
+        return {
+            "self_loopback": False,
+            "transport_locate": _numbers(version) >= (1, 0),
+            "set_buffer_size": True,
+            "buffer_size_sync": False,
+            "freewheel_global": False,
+            "internal_clients": False,
+            "metadata": True,
+            "ports_appear_at_once": False,
+            "client_pid": False,
+            "physical_ports": physical,
+            "private_jackd": False,
+        }
+    net = backend == "net"
+    return {
+        "self_loopback": True,
+        "transport_locate": True,
+        "set_buffer_size": not net,
+        "buffer_size_sync": not net,
+        "freewheel_global": not net,
+        "internal_clients": True,
+        "metadata": True,
+        "ports_appear_at_once": True,
+        "client_pid": True,
+        "physical_ports": physical,
+        "private_jackd": True,
+    }
+
+
+def server_info(server: str | None = None) -> ServerInfo:
+    """Ask the JACK server which implementation it is and what it can do.
+
+    server: the server name; default: $JACK_DEFAULT_SERVER or "default".
+    Opens a short-lived client (no process callback) and closes it again.
+    Raises NotConnectedError when no server answers.
+
+    >>> info = pyjack.server_info()                 # doctest: +SKIP
+    >>> info.implementation, info.version, info.has("self_loopback")
+    ('PipeWire', '1.4.2', False)
+    """
+    if server is None:
+        server = os.environ.get("JACK_DEFAULT_SERVER", "default")
+    with Client("pyjack-probe", processing=False, server=server) as client:
+        library = client.get_version_string()
+        implementation, version = _implementation(library)
+        backend = "pipewire" if implementation == "PipeWire" else _backend(client)
+        physical = bool(client.get_ports(None, "audio", IsPhysical))
+        info = ServerInfo(
+            name=server, implementation=implementation, version=version, library=library,
+            backend=backend, rate=client.samplerate, period=client.blocksize,
+            realtime=bool(client.is_realtime()),
+            features=types.MappingProxyType(features_of(implementation, version, backend, physical)))
+    return info
