@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import shutil
 import threading
 import time
 import warnings
@@ -30,6 +31,7 @@ from ._core import (
     TimeoutError,
     UsageError,
 )
+from ._info import libjack_is_pipewire
 from ._server import Server, server_running
 
 __all__ = ["Stream", "default_server"]
@@ -50,9 +52,10 @@ def default_server() -> str:
     """The name of the JACK server that rec(), play(), playrec() and Stream use.
 
     That is $JACK_DEFAULT_SERVER (or "default") when such a server runs.
-    Otherwise pyjack starts a private server with the dummy backend
+    Otherwise pyjack starts a private jackd with the dummy backend
     (48000 Hz, 256 frames), warns once that it makes no sound, and stops it
-    when Python exits.
+    when Python exits. With PipeWire's libjack loaded (pw-jack), no jackd is
+    started: NotConnectedError says how to get a server instead.
 
     >>> pyjack.default_server()            # doctest: +SKIP
     'default'
@@ -64,7 +67,9 @@ def default_server() -> str:
         name = os.environ.get("JACK_DEFAULT_SERVER", "default")
         if server_running(name):
             return name
-        server = Server(rate=48000, period=256).start()
+        if libjack_is_pipewire() or shutil.which("jackd") is None:
+            raise NotConnectedError(no_server_message(name))
+        server = Server(kind="jackd", rate=48000, period=256).start()
         _private_server = server
         atexit.register(server.stop)
         warnings.warn(
@@ -72,6 +77,20 @@ def default_server() -> str:
             f"dummy backend ({server.name!r}, 48000 Hz): it makes no sound. Start jackd (or "
             "PipeWire's JACK) before the first call to hear anything.", RuntimeWarning, stacklevel=3)
         return server.name
+
+
+def no_server_message(name: str) -> str:
+    """What to do when no JACK server answers, for this process's libjack."""
+    if libjack_is_pipewire():
+        where = "PipeWire's default socket" if name == "default" else repr(name)
+        return (f"no JACK server answers at {where}. This process runs PipeWire's libjack, "
+                "so pyjack does not start jackd: start PipeWire (on a desktop: systemctl --user "
+                "start pipewire wireplumber), or pass server= / set PIPEWIRE_REMOTE to the "
+                "socket of a running PipeWire daemon; pyjack.Server(kind='pipewire') starts a "
+                "private one.")
+    return (f"no JACK server {name!r} is running and jackd is not installed: start your JACK "
+            "server (jackd, or PipeWire's JACK: run Python under pw-jack), or install jackd2 "
+            "(apt install jackd2) so that pyjack can start a private one.")
 
 
 def time_diff(a: int, b: int) -> int:

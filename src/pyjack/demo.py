@@ -3,7 +3,10 @@
     python -m pyjack.demo [--seconds 2] [--frequency 997]
 
 Uses the JACK server named by $JACK_DEFAULT_SERVER (or "default") when one is
-running, and otherwise a private dummy server that it starts and stops.
+running, and otherwise a private dummy server that it starts and stops (not
+under PipeWire's libjack: then it says how to get a server). Where a client's
+own out -> in connection is silent (PipeWire), the tone goes through a second
+client instead.
 """
 
 from __future__ import annotations
@@ -11,11 +14,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 
 import numpy as np
 
 import pyjack
+from pyjack._info import libjack_is_pipewire
+from pyjack._stream import no_server_message
+
+
+def _pipewire_or_no_jackd() -> bool:
+    return libjack_is_pipewire() or shutil.which("jackd") is None
 
 
 def measured_frequency(signal: np.ndarray, rate: int) -> float:
@@ -27,35 +37,60 @@ def measured_frequency(signal: np.ndarray, rate: int) -> float:
 
 
 def run(seconds: float, frequency: float, server: str | None) -> dict:
-    with pyjack.Client("pyjack-demo", server=server) as client:
-        out = client.register_port("out", pyjack.IsOutput)
-        inp = client.register_port("in", pyjack.IsInput)
-        client.activate()
-        client.connect(out, inp)
-        rate, block = client.samplerate, client.blocksize
+    name = server or os.environ.get("JACK_DEFAULT_SERVER", "default")
+    # On a server where a client's own out -> in connection is silent
+    # (PipeWire), the tone goes from one client to a second one instead.
+    looped = pyjack.server_info(name).has("self_loopback")
+    with contextlib.ExitStack() as stack:
+        sender = stack.enter_context(pyjack.Client("pyjack-demo", server=server))
+        receiver = sender if looped else stack.enter_context(
+            pyjack.Client("pyjack-demo-in", server=server))
+        out = sender.register_port("out", pyjack.IsOutput)
+        inp = receiver.register_port("in", pyjack.IsInput)
+        if not looped:
+            receiver.activate()
+        sender.activate()
+        sender.connect(out, inp)
+        rate, block = sender.samplerate, sender.blocksize
         frames = int(seconds * rate) // block * block
         lead = 8 * block  # output runs this far ahead of input
         tone = np.zeros((1, frames + 2 * lead), np.float32)
         # A cosine: its first sample is not zero, so its arrival is plain to see.
         tone[0, :frames] = 0.5 * np.cos(2 * np.pi * frequency * np.arange(frames) / rate)
         captured = np.zeros_like(tone)
-        client.process(tone[:, :lead], captured[:, :lead], timeout=5)
+        none = np.zeros((0, 1), np.float32)
+
+        def exchange(start: int, stop: int) -> None:
+            if looped:
+                sender.process(tone[:, start:stop], captured[:, start:stop], timeout=5)
+            else:
+                sender.process(tone[:, start:stop], none, timeout=5)
+                receiver.process(none, captured[:, start:stop], timeout=5)
+
+        if not looped:
+            # Drop what the receiver took in before the tone was queued, as
+            # the single client does by queueing before its input piles up.
+            waiting = receiver.stats.frames_in - receiver.input_position
+            if waiting > 0:
+                receiver.process(none, np.zeros((1, waiting), np.float32), timeout=5)
+        first_in = receiver.input_position  # the receiver's position of captured[:, 0]
+        exchange(0, lead)
         for start in range(lead, tone.shape[1], block):
-            client.process(tone[:, start:start + block], captured[:, start:start + block],
-                           timeout=5)
+            exchange(start, start + block)
         arrived = int(np.flatnonzero(captured[0])[0])
-        left_at = client.frame_time_of(0, pyjack.IsOutput)
-        arrived_at = client.frame_time_of(arrived, pyjack.IsInput)
-        stats = client.stats
+        left_at = sender.frame_time_of(0, pyjack.IsOutput)
+        arrived_at = receiver.frame_time_of(first_in + arrived, pyjack.IsInput)
+        lost = sum(c.stats.lost_in + c.stats.lost_out for c in {sender, receiver})
         return {
-            "server": server or os.environ.get("JACK_DEFAULT_SERVER", "default"),
+            "server": name,
             "rate": rate,
             "block": block,
             "frequency": measured_frequency(captured[0, arrived:arrived + frames], rate),
             "latency": (arrived_at - left_at) % 2**32,
             "stream_latency": arrived,
-            "lost": stats.lost_in + stats.lost_out,
+            "lost": lost,
             "exact": bool(np.array_equal(captured[0, arrived:arrived + frames], tone[0, :frames])),
+            "path": "the client's own loopback" if looped else "a second client",
         }
 
 
@@ -67,12 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         server = None
         if not pyjack.server_running():
-            server = stack.enter_context(pyjack.Server()).name
+            if _pipewire_or_no_jackd():
+                print(no_server_message(os.environ.get("JACK_DEFAULT_SERVER", "default")),
+                      file=sys.stderr)
+                return 1
+            server = stack.enter_context(pyjack.Server(kind="jackd")).name
             print(f"no JACK server running: started a private dummy server {server!r}")
         result = run(args.seconds, args.frequency, server)
     print(f"server {result['server']}: {result['rate']} Hz, {result['block']} frames per period")
     print(f"played {args.frequency:g} Hz, measured {result['frequency']:.2f} Hz")
-    print(f"round-trip latency: {result['latency']} frames through the loopback "
+    print(f"round-trip latency: {result['latency']} frames through {result['path']} "
           f"({result['stream_latency']} frames from first output to first input, "
           "including the queued lead)")
     print(f"frames lost: {result['lost']}; bit-exact: {result['exact']}")
