@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import pyjack as jack
-from conftest import PERIOD, RATE, run_tool
+from conftest import PERIOD, RATE, run_tool, tool_env
 
 ORIGINAL_EVENT_KEYS = {"graph_ordering", "port_registration", "xrun", "shutdown", "hangup"}
 
@@ -47,10 +47,6 @@ def process_until(process, done, attempts=100):
         if done():
             return
     pytest.fail(f"not done after {attempts} process() calls")
-
-
-def tool_env(server_name):
-    return dict(os.environ, JACK_DEFAULT_SERVER=server_name, JACK_NO_START_SERVER="1")
 
 
 def jack_transport(server_name, commands):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pyjack
-from conftest import PERIOD, RATE, run_tool
+from conftest import PERIOD, RATE, run_tool, tool_env
 from streams import RampProducer, consecutive_runs, ramp
 
 N = PERIOD
@@ -94,7 +94,7 @@ def test_context_manager_and_name_clash(jack_server):
 
 
 def test_no_server_gives_not_connected():
-    with pytest.raises(pyjack.NotConnectedError, match="pyjack-no-such-server.*is jackd running"):
+    with pytest.raises(pyjack.NotConnectedError, match="pyjack-no-such-server.*is (jackd|PipeWire) running"):
         pyjack.Client("x", server="pyjack-no-such-server")
 
 
@@ -124,6 +124,7 @@ def test_register_errors(make_client):
     assert client.inports == [] and "reg:p" not in client.get_ports()
 
 
+@pytest.mark.needs("self_loopback")
 def test_loopback_ramp_bit_exact_for_30_seconds(make_client):
     """30 s of a ramp through out -> in at 256 frames: bit-exact, nothing lost.
 
@@ -219,8 +220,7 @@ def parse_jack_lsp(text):
 
 
 def test_ports_and_connections_agree_with_jack_lsp(make_client, jack_server):
-    other = subprocess.Popen(["jack_simple_client"], env=dict(
-        os.environ, JACK_DEFAULT_SERVER=jack_server.name), stdout=subprocess.DEVNULL,
+    other = subprocess.Popen(["jack_simple_client"], env=tool_env(jack_server.name), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
         client = make_client("lsp")
@@ -246,7 +246,7 @@ def test_ports_and_connections_agree_with_jack_lsp(make_client, jack_server):
         # Filters.
         assert sorted(client.get_ports(flags=pyjack.IsInput)) == sorted(
             n for n in names if expected[n][0] & pyjack.IsInput)
-        assert client.get_ports("lsp:") == [a, b]
+        assert sorted(client.get_ports("lsp:")) == [a, b]  # PipeWire lists outputs first
         assert client.get_ports(type_pattern="midi") == []
         # Errors name the port at fault.
         with pytest.raises(pyjack.UsageError, match="nope:x"):
@@ -274,8 +274,7 @@ def spectral_peak(signal_, rate):
 
 def test_captures_jack_simple_client_sine(make_client, jack_server):
     """jack_simple_client plays a 200-sample sine table: 240 Hz left, 720 Hz right."""
-    other = subprocess.Popen(["jack_simple_client"], env=dict(
-        os.environ, JACK_DEFAULT_SERVER=jack_server.name), stdout=subprocess.DEVNULL,
+    other = subprocess.Popen(["jack_simple_client"], env=tool_env(jack_server.name), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
         client = make_client("sine")
@@ -325,6 +324,7 @@ def bad_inputs():
     ]
 
 
+@pytest.mark.needs("self_loopback")
 def test_bad_input_matrix_keeps_the_stream_intact(make_client):
     client = loopback(make_client, "bad")
     cases = bad_inputs()
@@ -359,6 +359,7 @@ def test_process_state_errors(make_client):
         quiet.process(nothing, np.zeros((1, N), np.float32))
 
 
+@pytest.mark.needs("self_loopback")
 def test_any_frame_count_and_strided_arrays(make_client):
     """Odd frame counts, with a strided output view and a strided input view."""
     client = loopback(make_client, "odd")
@@ -381,6 +382,7 @@ def test_any_frame_count_and_strided_arrays(make_client):
     assert (client.stats.lost_in, client.stats.lost_out) == (0, 0)
 
 
+@pytest.mark.needs("self_loopback")
 def test_frame_counts_larger_than_the_ring(make_client):
     client = loopback(make_client, "big", depth=1024)
     total = 20 * 1024
@@ -392,6 +394,7 @@ def test_frame_counts_larger_than_the_ring(make_client):
     np.testing.assert_array_equal(got[0, lead:], sent[0, :sent.shape[1] - lead])
 
 
+@pytest.mark.needs("self_loopback")
 def test_register_and_unregister_200_times_while_streaming(make_client):
     """Another thread adds and removes ports on the streaming client: the stream
     goes on bit-exact, and a call whose port count changed gets a clear error."""
@@ -446,6 +449,7 @@ def test_register_and_unregister_200_times_while_streaming(make_client):
     assert (client.stats.lost_in, client.stats.lost_out) == (0, 0)
 
 
+@pytest.mark.needs("buffer_size_sync")
 def test_buffer_size_changes_while_streaming(private_server):
     """256 -> 128 -> 512 -> 256 while a ramp streams from one client to another:
     the ramp arrives intact apart from frames the engine reports lost."""
@@ -607,6 +611,7 @@ def test_small_depth_sleep_then_input_sync_error_with_data(jack_server):
         producer.stop()
 
 
+@pytest.mark.needs("self_loopback")
 def test_process_does_not_grow_memory(make_client):
     client = loopback(make_client, "mem")
     out = np.zeros((1, 16), np.float32)
@@ -656,6 +661,7 @@ def test_process_in_two_threads_at_once_is_refused(make_client):
     worker.join(10)
 
 
+@pytest.mark.needs("private_jackd")
 def test_realtime_server_option():
     with pyjack.Server(realtime=True) as server:
         assert "realtime mode" in server.log() and "no-realtime" not in " ".join(
@@ -664,6 +670,7 @@ def test_realtime_server_option():
             assert client.samplerate == RATE
 
 
+@pytest.mark.needs("private_jackd")
 def test_killed_servers_do_not_use_up_jacks_server_slots():
     """JACK2 has eight server slots per machine; a killed server's slot comes
     back when a server of the same name starts, so Server reuses names."""

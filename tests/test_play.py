@@ -16,7 +16,7 @@ import pytest
 import pyjack
 from pyjack import _play
 
-from conftest import RATE
+from conftest import RATE, tool_env
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -40,7 +40,7 @@ def no_call_left():
 @pytest.fixture(scope="module")
 def thru(jack_server):
     """jack_thru: a C client copying its inputs to its outputs, our external loopback."""
-    env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name, JACK_NO_START_SERVER="1")
+    env = tool_env(jack_server.name)
     process = subprocess.Popen(["jack_thru"], env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     probe = pyjack.Client("thru-probe", server=jack_server.name, processing=False)

@@ -2,6 +2,7 @@
 """The JACK client: ports, connections and process(), over the C engine in _rt.c."""
 
 cimport numpy as cnp
+import os
 from cpython.exc cimport PyErr_CheckSignals, PyErr_Restore, PyErr_WriteUnraisable
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport PyObject, Py_INCREF
@@ -302,6 +303,9 @@ cdef class Client:
         cdef const char *cname = bname
         cdef const char *cserver = NULL
         server = self._server
+        if server is None:
+            # What JACK2's libjack does by itself; PipeWire's ignores the variable.
+            server = os.environ.get("JACK_DEFAULT_SERVER") or None
         if server is not None:
             bserver = _encode(server, "server")
             cserver = bserver
@@ -314,8 +318,11 @@ cdef class Client:
                 client = jack_client_open(cname, <jack_options_t>options, &status)
         if client == NULL:
             where = f"JACK server {server!r}" if server is not None else "the JACK server"
-            hint = ("; is jackd running? pyjack.Server() starts a private one"
-                    if status & JackServerFailed else "")
+            hint = ""
+            if status & JackServerFailed:
+                hint = ("; is PipeWire running? pyjack.Server(kind='pipewire') starts a private one"
+                        if b"PipeWire" in jack_get_version_string()
+                        else "; is jackd running? pyjack.Server() starts a private one")
             raise NotConnectedError(f"could not open client {name!r} on {where}: "
                                     f"{status_text(status)} (status 0x{<int>status:x}){hint}")
         if self._engine != NULL:
