@@ -131,6 +131,7 @@ def test_readme_port_flags_capture_22_playback_21(default_client):
     assert jack.get_port_flags("system:playback_2") == 21
 
 
+@pytest.mark.needs("own_port_flags")
 def test_readme_register_port_with_or_of_flags(default_client):
     jack.attach("foo_client")
     jack.register_port("input_1", jack.IsInput | jack.CanMonitor)
@@ -168,7 +169,7 @@ def test_readme_get_ports_buffer_size_sample_rate(default_client):
     assert jack.get_sample_rate() == RATE
 
 
-def test_readme_get_connections_connect_disconnect(default_client, jack_server):
+def test_readme_get_connections_connect_disconnect(default_client, jack_server, server_features):
     jack.attach("foo_client")
     jack.register_port("input_1", jack.IsInput)
     assert jack.get_connections("system:capture_1") == []
@@ -183,11 +184,15 @@ def test_readme_get_connections_connect_disconnect(default_client, jack_server):
     assert "foo_client:input_1" in lsp
     jack.disconnect("system:capture_1", "foo_client:input_1")
     jack.disconnect("system:capture_1", "foo_client:input_1")  # twice is fine
-    assert jack.get_connections("system:capture_1") == []
+    if server_features.has("connections_at_once"):
+        assert jack.get_connections("system:capture_1") == []
+    else:
+        wait_for(lambda: jack.get_connections("system:capture_1") == [], what="the link to go")
     with pytest.raises(jack.UsageError, match="nonexistent:port"):
         jack.connect("nonexistent:port", "foo_client:input_1")
 
 
+@pytest.mark.needs("self_loopback")
 def test_readme_process_loop_of_testtone(default_client):
     """The README's process() example, for numpy: (1, N) input, long output sliced."""
     jack.attach("foo_client")
@@ -271,6 +276,7 @@ def test_client_processing_positional(make_client):
     assert make_client("keyword", processing=True).processing is True
 
 
+@pytest.mark.needs("self_loopback")
 def test_client_detach_attach_and_process_again(make_client):
     client = make_client("again")
     client.register_port("out", jack.IsOutput)
@@ -295,6 +301,7 @@ def test_client_detach_attach_and_process_again(make_client):
                   lambda: np.all(heard == np.float32(0.25)))
 
 
+@pytest.mark.needs("self_loopback")
 def test_module_detach_then_attach_does_not_touch_stdin(default_client, jack_server):
     """The original read process() input from fd 0 after a re-attach."""
     read_end, write_end = os.pipe()
@@ -359,11 +366,13 @@ def test_port_information(default_client):
         jack.unregister_port("out_1")
 
 
-def test_server_facts(default_client):
+def test_server_facts(default_client, server_features):
     jack.attach("facts")
     assert jack.get_client_name() == "facts"
     assert isinstance(jack.get_cpu_load(), float) and jack.get_cpu_load() >= 0
-    assert jack.is_realtime() is False  # the test server runs with --no-realtime
+    # The test's jackd runs with --no-realtime; PipeWire's libjack always says 1.
+    assert jack.is_realtime() is (server_features.implementation == "PipeWire")
+    jack.activate()  # PipeWire moves the frame time of active clients only
     first = jack.get_frame_time()
     assert 0 <= first < 2 ** 32
     wait_for(lambda: jack.get_frame_time() != first, what="the frame time to move")
@@ -409,6 +418,7 @@ def test_no_signal_handler_installed(default_client):
     assert signal.getsignal(signal.SIGHUP) is hup
 
 
+@pytest.mark.needs("self_loopback")
 def test_more_than_256_ports(make_client):
     client = make_client("many", depth=1024)
     for k in range(300):
@@ -435,6 +445,7 @@ def test_float64_is_not_taken_for_float32(default_client):
         jack.process(np.zeros((1, PERIOD), np.float32), np.zeros((1, PERIOD), np.float16))
 
 
+@pytest.mark.needs("set_buffer_size")
 def test_buffer_size_change_is_followed(private_server):
     jack.detach()
     sizes = queue.Queue()
@@ -488,6 +499,7 @@ def test_shutdown_makes_calls_raise_instead_of_hanging(private_server):
 # -- transport -----------------------------------------------------------------
 
 
+@pytest.mark.needs("inactive_client_clock")
 def test_transport_set_by_jack_transport(default_client, jack_server, stopped_transport):
     jack.attach("follower")
     jack_transport(jack_server.name, "locate 48000\n")
@@ -495,7 +507,9 @@ def test_transport_set_by_jack_transport(default_client, jack_server, stopped_tr
     assert jack.get_transport_state() == jack.TransportStopped
     jack_transport(jack_server.name, "play\n")
     wait_for(lambda: jack.get_transport_state() == jack.TransportRolling, what="rolling")
-    wait_for(lambda: jack.get_current_transport_frame() > 48000, what="the transport to move")
+    # The position of a cycle, not extrapolated: a net slave may run a cycle late.
+    wait_for(lambda: jack.transport_query()["frame"] > 48000, what="the transport to move")
+    assert jack.get_current_transport_frame() > 48000
     position = jack.transport_query()
     assert position["state"] == jack.TransportRolling
     assert position["frame"] > 48000 and position["frame_rate"] == RATE and position["usecs"] > 0
@@ -525,6 +539,7 @@ def showtime(server_name):
     return last.split("state:")[1].split()[0], int(last.split()[2])
 
 
+@pytest.mark.needs("inactive_client_clock")
 def test_transport_set_by_pyjack_is_what_jack_showtime_prints(default_client, jack_server,
                                                                stopped_transport):
     jack.attach("driver")
@@ -542,6 +557,7 @@ def test_transport_set_by_pyjack_is_what_jack_showtime_prints(default_client, ja
     assert showtime(jack_server.name) == ("Stopped", stopped_at)
 
 
+@pytest.mark.needs("inactive_client_clock")
 def test_transport_frames_are_unsigned(default_client, stopped_transport):
     jack.attach("wide")
     with pytest.raises(ValueError, match="frame"):
@@ -555,6 +571,7 @@ def test_transport_frames_are_unsigned(default_client, stopped_transport):
         jack.set_sync_timeout(-1)
 
 
+@pytest.mark.needs("inactive_client_clock")
 def test_transport_query_has_bbt_from_a_timebase_master(default_client, jack_server,
                                                         stopped_transport):
     jack.attach("bbt")
@@ -617,6 +634,7 @@ def test_callbacks_get_port_names_from_jack_tools(default_client, jack_server):
     expect(registrations, ("jack_simple_client:output1", False))
 
 
+@pytest.mark.needs("graph_order_callback")
 def test_client_registration_and_graph_order_callbacks(make_client):
     watcher = make_client("watcher")
     watcher.activate()

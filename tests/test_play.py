@@ -92,6 +92,8 @@ try:  # real-time priority, where we may, keeps a busy machine from disturbing J
 except pyjack.Error:
     server = pyjack.Server(rate=48000, period=PERIOD).start()
 os.environ["JACK_DEFAULT_SERVER"] = server.name
+if server.kind == "pipewire":
+    os.environ["PIPEWIRE_REMOTE"] = server.name  # for jack_thru; the only server here
 result = {"realtime": server.realtime}
 with server:
     BODY
@@ -503,6 +505,7 @@ def test_progress_true_without_tqdm_says_how_to_get_it(monkeypatch):
 
 # -- a private server when none runs --------------------------------------------------------
 
+@pytest.mark.needs("private_jackd")
 def test_without_a_server_a_private_dummy_server_is_started_and_stopped(tmp_path):
     name = f"pyjack-absent-{os.getpid()}"
     script = textwrap.dedent("""

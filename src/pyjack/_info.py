@@ -23,6 +23,11 @@ FEATURES = {
     "internal_clients": "internal clients can be loaded (netmanager, ...)",
     "metadata": "the metadata API is served",
     "ports_appear_at_once": "another client's new port can be connected as soon as it is registered",
+    "inactive_client_clock": "a client that is not active sees the frame time and the transport, "
+                             "and a transport request takes effect even if its client closes at once",
+    "connections_at_once": "a connection made or removed shows in get_connections() at once",
+    "own_port_flags": "a client's own ports keep every flag they were registered with",
+    "graph_order_callback": "the graph-order callback fires when clients come and go",
     "client_pid": "jack_get_client_pid() answers",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
@@ -122,13 +127,15 @@ def features_of(implementation: str, version: str, backend: str | None,
                 physical: bool) -> dict:
     """The feature map of a server of this implementation, version and backend.
 
-    Facts measured with pyjack's test suite (see the README's server matrix):
-    PipeWire gives no audio through a client's own out -> in connection,
-    freewheels only the calling client's group, changes buffer sizes per
-    client and asynchronously, serves no internal clients and no client
-    pids, and shows another client's new ports a moment late; 0.3.65 ignores
-    transport_locate() (1.4.2 follows it). A netjack2 slave keeps the
-    master's period.
+    Facts measured with pyjack's test suite (see the README's server matrix).
+    PipeWire: no audio through a client's own out -> in connection; freewheel
+    for the calling client's group only; buffer sizes change per client and
+    asynchronously; no internal clients, no client pids; another client's
+    new ports and links show up a moment late; only active clients see the
+    frame time and the transport; a client's own ports report just their
+    direction; the graph-order callback does not fire for new clients;
+    0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
+    keeps the master's period and cannot freewheel the network.
     """
     if implementation == "PipeWire":
         return {
@@ -140,6 +147,10 @@ def features_of(implementation: str, version: str, backend: str | None,
             "internal_clients": False,
             "metadata": True,
             "ports_appear_at_once": False,
+            "inactive_client_clock": False,
+            "connections_at_once": False,
+            "own_port_flags": False,
+            "graph_order_callback": False,
             "client_pid": False,
             "physical_ports": physical,
             "private_jackd": False,
@@ -154,6 +165,10 @@ def features_of(implementation: str, version: str, backend: str | None,
         "internal_clients": True,
         "metadata": True,
         "ports_appear_at_once": True,
+        "inactive_client_clock": True,
+        "connections_at_once": True,
+        "own_port_flags": True,
+        "graph_order_callback": True,
         "client_pid": True,
         "physical_ports": physical,
         "private_jackd": True,

@@ -43,6 +43,8 @@ DEPTH = 1 << 17
 _SLICE = 0.1
 # Seconds without any audio moving before a wait gives up: the server stalled.
 _STALL = 10.0
+# Seconds a port named to connect to may take to show up (PipeWire only).
+_PORTS_SETTLE = 1.0
 
 _private_server: Server | None = None
 _server_lock = threading.Lock()
@@ -98,7 +100,8 @@ def time_diff(a: int, b: int) -> int:
     return (a - b + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
-def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str) -> list:
+def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str,
+                  own: tuple = ()) -> list:
     """Full names of the server's audio ports that spec names.
 
     spec: None for the first `count` physical ports; else a port name or a
@@ -106,6 +109,8 @@ def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str
     exact name is searched in the names (re.search), as jack_get_ports does.
     flags: IsOutput for ports to record from, IsInput for ports to play to.
     what: words for errors, e.g. "port to record from".
+    own: names of our other clients' ports of the right direction, which
+        PipeWire shows to other clients only once those are active.
     """
     kind = "output" if flags == IsOutput else "input"
     if spec is None:
@@ -121,21 +126,31 @@ def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str
     except TypeError:
         raise TypeError(f"the {what}s must be a port name or pattern (str) or a sequence of them, "
                         f"not {type(spec).__name__}") from None
-    candidates = client.get_ports(None, "audio", flags)
+    candidates = list(dict.fromkeys(client.get_ports(None, "audio", flags) + list(own)))
+    # PipeWire shows another client's new port a moment after it was
+    # registered (a Stream's own other client, say): look again for a while.
+    settle = time.monotonic() + (_PORTS_SETTLE if libjack_is_pipewire() else 0.0)
     found = []
     for item in specs:
         if not isinstance(item, str):
             raise TypeError(f"each {what} must be a str (a port name or pattern), "
                             f"not {type(item).__name__}")
-        if item in candidates:
-            matches = [item]
-        else:
-            try:
-                pattern = re.compile(item)
-            except re.error as error:
+        try:
+            pattern = re.compile(item)
+        except re.error as error:
+            if item not in candidates:
                 raise ValueError(f"{item!r} is neither a JACK {kind} port nor a valid regular "
                                  f"expression ({error})") from None
-            matches = [name for name in candidates if pattern.search(name)]
+            pattern = None
+        while True:
+            if item in candidates:
+                matches = [item]
+            else:
+                matches = [name for name in candidates if pattern and pattern.search(name)]
+            if matches or time.monotonic() > settle:
+                break
+            time.sleep(0.01)
+            candidates = list(dict.fromkeys(client.get_ports(None, "audio", flags) + list(own)))
         if not matches:
             listing = ", ".join(candidates) if candidates else "none"
             raise ValueError(f"no {what} (a JACK audio {kind} port) matches {item!r}; "
@@ -439,8 +454,9 @@ class Stream:
             if n_out != 0:
                 self._outs = Side(Client(f"{name}-out", server=server, depth=depth), IsOutput)
                 if out_spec is not None:
+                    own = tuple(self._ins.ports) if self._ins else ()
                     self._dests = resolve_ports(self._outs.client, out_spec, IsInput, None,
-                                                "port to play to")
+                                                "port to play to", own)
                     n_out = len(self._dests)
                 self._outs.set_channels(n_out)
             some = self._ins or self._outs
