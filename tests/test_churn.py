@@ -1,7 +1,6 @@
 """Churn and scale: many open/close cycles, many clients, many ports, ports
 registered and unregistered while streaming."""
 
-import os
 import subprocess
 import sys
 import threading
@@ -12,35 +11,8 @@ import numpy as np
 import pyjack
 from figures import report  # noqa: F401 (fixture)
 
-# AddressSanitizer holds freed memory in quarantine: resident size means
-# nothing under it (.ci/asan), the other checks still hold.
-UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
-from ramp_link import LoopbackRamp, ramp, verify_ramp
-
-
-def open_fds():
-    return len(os.listdir("/proc/self/fd"))
-
-
-def threads():
-    return len(os.listdir("/proc/self/task"))
-
-
-def rss_kib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS in /proc/self/status")
-
-
-def loopback_client(server_name, name, **options):
-    client = pyjack.Client(name, server=server_name, **options)
-    out = client.register_port("out", pyjack.IsOutput)
-    inp = client.register_port("in", pyjack.IsInput)
-    client.activate()
-    client.connect(out, inp)
-    return client
+from helpers import UNDER_ASAN, loopback_client, open_fds, ramp, rss_kib, thread_count
+from ramp_link import LoopbackRamp, verify_ramp
 
 
 def test_500_open_close_cycles_with_the_same_name(jack_server, report):
@@ -53,10 +25,10 @@ def test_500_open_close_cycles_with_the_same_name(jack_server, report):
 
     for _ in range(20):  # warm-up: libjack's lazily created state
         cycle()
-    fds, tasks, rss = open_fds(), threads(), rss_kib()
+    fds, tasks, rss = open_fds(), thread_count(), rss_kib()
     for _ in range(480):
         cycle()
-    figures = {"cycles": 500, "fd_growth": open_fds() - fds, "thread_growth": threads() - tasks,
+    figures = {"cycles": 500, "fd_growth": open_fds() - fds, "thread_growth": thread_count() - tasks,
                "rss_growth_kib": rss_kib() - rss}
     report("open/close cycles", figures)
     assert figures["fd_growth"] == 0
