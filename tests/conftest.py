@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 import pyjack
+from figures import record_run
 
 RATE = 48000
 PERIOD = 256
@@ -27,6 +28,10 @@ def pytest_report_header(config):
     scope = "full suite" if full_run(config) else "fast suite (--full adds the slow and soak tests)"
     return [f"pyjack {pyjack.__version__}, jackd {shutil.which('jackd')}, "
             f"dummy backend {RATE} Hz / {PERIOD} frames; {scope}"]
+
+
+def pytest_sessionstart(session):
+    record_run()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,6 +8,7 @@ function is also a method of ``pyjack.Client``.
 
 from __future__ import annotations
 
+from . import _state
 from ._core import Client, NotConnectedError, UsageError
 from ._core import get_version, get_version_string  # noqa: F401  (need no client)
 
@@ -27,23 +28,22 @@ __all__ = [
     "set_thread_init_callback", "get_client",
 ]
 
-_client: Client | None = None
-
 _NO_EVENTS = {key: 0 for key in (
     "graph_ordering", "port_registration", "xrun", "shutdown", "hangup", "buffer_size",
     "sample_rate", "freewheel", "client_registration", "port_connect", "port_rename")}
 
 
 def _default() -> Client:
-    if _client is None:
+    client = _state.compat_client
+    if client is None:
         raise NotConnectedError("Jack connection has not yet been established: "
                                 "call pyjack.attach(name) first.")
-    return _client
+    return client
 
 
 def get_client() -> Client | None:
     """The default client that the module-level functions use, or None before attach()."""
-    return _client
+    return _state.compat_client
 
 
 def attach(name, **options):
@@ -53,20 +53,21 @@ def attach(name, **options):
     "default"). options go to pyjack.Client (server, depth, processing, ...).
     Raises UsageError if already attached, NotConnectedError if no server answers.
     """
-    global _client
-    if _client is not None and not _client.closed and not _client.stats.shutdown:
-        raise UsageError(f"A connection is already established (client {_client.name!r}); "
-                         "call pyjack.detach() first.")
-    if _client is not None:
-        _client.close()
-        _client = None
-    _client = Client(name, **options)
+    with _state.lock:
+        old = _state.compat_client
+        if old is not None and not old.closed and not old.stats.shutdown:
+            raise UsageError(f"A connection is already established (client {old.name!r}); "
+                             "call pyjack.detach() first.")
+        _state.compat_client = None
+        if old is not None:
+            old.close()
+        _state.compat_client = Client(name, **options)
 
 
 def detach():
     """Close the default client. Does nothing if not attached; never raises."""
-    global _client
-    client, _client = _client, None
+    with _state.lock:
+        client, _state.compat_client = _state.compat_client, None
     if client is not None:
         client.close()
 
@@ -76,9 +77,10 @@ def check_events():
 
     Works before attach() (all 0). See Client.check_events() for the keys.
     """
-    if _client is None:
+    client = _state.compat_client
+    if client is None:
         return dict(_NO_EVENTS)
-    return _client.check_events()
+    return client.check_events()
 
 
 def get_ports(port_name_pattern=None, type_name_pattern=None, flags=0):
