@@ -19,6 +19,7 @@ import sys
 import pytest
 
 import pyjack
+from figures import record_run
 from pyjack._info import libjack_is_pipewire, pipewire_library_dir
 
 RATE = 48000
@@ -30,6 +31,9 @@ def pytest_addoption(parser):
                      default=os.environ.get("PYJACK_TEST_SERVER", "jackd"),
                      help="the kind of JACK server the fixtures start (default: "
                           "$PYJACK_TEST_SERVER or jackd)")
+    parser.addoption("--full", action="store_true", default=False,
+                     help="also run the tests marked slow or soak (the full sizes, the soak, the "
+                          "packaging build, the quick benchmarks); PYJACK_FULL_TESTS=1 does the same")
 
 
 def pytest_configure(config):
@@ -53,10 +57,32 @@ def pytest_configure(config):
                                 "runs PipeWire's (LD_LIBRARY_PATH or pw-jack)")
 
 
+def full_run(config):
+    return config.getoption("--full") or os.environ.get("PYJACK_FULL_TESTS") == "1"
+
+
 def pytest_report_header(config):
+    scope = "full suite" if full_run(config) else "fast suite (--full adds the slow and soak tests)"
     kind = config.getoption("--server-kind")
     return [f"pyjack {pyjack.__version__}, libjack {pyjack.get_version_string()}, "
-            f"{kind} server {RATE} Hz / {PERIOD} frames"]
+            f"{kind} server {RATE} Hz / {PERIOD} frames; {scope}"]
+
+
+def pytest_sessionstart(session):
+    record_run()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast suite leaves out what is marked slow or soak, unless --full."""
+    if full_run(config):
+        return
+    keep, left_out = [], []
+    for item in items:
+        (left_out if item.get_closest_marker("slow") or item.get_closest_marker("soak")
+         else keep).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
