@@ -263,6 +263,7 @@ def spectral_peak(signal_, rate):
     return (k + offset) * rate / signal_.size
 
 
+@pytest.mark.needs("connections_at_once")
 def test_connect_and_disconnect_show_in_the_graph_when_they_return(make_client, jack_server):
     """JACK changes the graph that clients read at its next cycle; connect()
     and disconnect() wait for that, so their effect is seen right away, by

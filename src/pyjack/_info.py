@@ -25,7 +25,8 @@ FEATURES = {
     "ports_appear_at_once": "another client's new port can be connected as soon as it is registered",
     "inactive_client_clock": "a client that is not active sees the frame time and the transport, "
                              "and a transport request takes effect even if its client closes at once",
-    "connections_at_once": "a connection made or removed shows in get_connections() at once",
+    "connections_at_once": "a connection made or removed shows in every client's get_connections() "
+                           "as soon as connect() or disconnect() returns",
     "own_port_flags": "a client's own ports keep every flag they were registered with",
     "graph_order_callback": "the graph-order callback fires when clients come and go",
     "client_pid": "jack_get_client_pid() answers",
