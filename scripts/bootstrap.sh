@@ -1,18 +1,20 @@
 #!/bin/sh
 # Set up everything pyjack needs on Debian or Ubuntu, then run the demo or the tests.
 #
-#   sh scripts/bootstrap.sh demo    # install what is missing, play a tone through a loopback
-#   sh scripts/bootstrap.sh test    # install what is missing, run the whole test suite
+#   sh scripts/bootstrap.sh demo          # install what is missing, play a tone through a loopback
+#   sh scripts/bootstrap.sh test          # install what is missing, run the whole test suite
+#   sh scripts/bootstrap.sh test-servers  # also install PipeWire's JACK (bookworm-backports)
+#                                         # and run the suite on PipeWire and on netjack2
 #
 # Installs the missing apt packages (as root, or with sudo), makes a virtual
 # environment in .venv and installs pyjack into it with its test extras.
-# Extra arguments after "test" go to pytest.
+# Extra arguments after "test" or "test-servers" go to pytest.
 set -eu
 
 action=${1:-}
 case "$action" in
-    demo|test) shift ;;
-    *) echo "usage: sh scripts/bootstrap.sh demo|test [pytest arguments]" >&2; exit 2 ;;
+    demo|test|test-servers) shift ;;
+    *) echo "usage: sh scripts/bootstrap.sh demo|test|test-servers [pytest arguments]" >&2; exit 2 ;;
 esac
 
 cd "$(dirname "$0")/.."
@@ -44,6 +46,24 @@ if [ -n "$missing" ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 
+# test-servers: PipeWire 1.4 with its libjack, from Debian 12's backports
+# (Debian 12's own 0.3.65 lacks transport_locate), and iproute2 for the
+# netjack2 pair's private network namespace.
+if [ "$action" = test-servers ]; then
+    if ! dpkg-query -W -f='${Version}' pipewire-jack 2>/dev/null | grep -q '^1\.'; then
+        sources=/etc/apt/sources.list.d/debian.sources
+        if [ -f "$sources" ] && ! grep -q 'bookworm-backports' "$sources"; then
+            $sudo sed -i 's/^Suites: bookworm bookworm-updates$/Suites: bookworm bookworm-updates bookworm-backports/' "$sources"
+        fi
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            -t bookworm-backports pipewire pipewire-bin pipewire-jack
+    fi
+    if ! command -v ip >/dev/null 2>&1; then
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iproute2
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
@@ -53,4 +73,11 @@ fi
 case "$action" in
     demo) exec .venv/bin/python -m pyjack.demo ;;
     test) exec .venv/bin/python -m pytest "$@" ;;
+    test-servers)
+        status=0
+        for kind in pipewire netjack2; do
+            echo "== the suite on $kind"
+            PYJACK_TEST_SERVER=$kind .venv/bin/python -m pytest "$@" || status=1
+        done
+        exit $status ;;
 esac
