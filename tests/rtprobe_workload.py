@@ -47,6 +47,8 @@ def parse_report(probe):
 
 def pyjack_workload(server, seconds, probe, server_events=False):
     env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
+    if server.startswith("/"):
+        env["PIPEWIRE_REMOTE"] = server  # PipeWire's libjack ignores JACK_DEFAULT_SERVER
     env.pop("LD_PRELOAD", None)
 
     def tool(command):

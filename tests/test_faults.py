@@ -131,6 +131,7 @@ def xruns(link):
     return max(link.source.stats.xruns, link.sink.stats.xruns)
 
 
+@pytest.mark.needs("set_buffer_size")
 def test_buffer_size_changes_keep_the_ramp_bit_exact(private_server, report):
     # Periods under 64 frames are left out: a server without real-time
     # priority on a busy machine xruns at most cycles below 1 ms.

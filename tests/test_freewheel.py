@@ -3,7 +3,6 @@ so the engine waits for Python instead of dropping frames. A ramp streamed
 through a loopback comes back bit-exact, with Python pausing far longer than
 the ring could cover in real time."""
 
-import os
 import shutil
 import subprocess
 import time
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 import pyjack
+from conftest import tool_env
 
 BLOCK = 512
 DEPTH = 4096          # 85 ms at 48 kHz: every pause below would overflow it in real time
@@ -22,7 +22,7 @@ RAMP_BLOCKS = 120
 def freewheel(server, on):
     """Start jack_freewheel without waiting for it: while it connects, our
     client must keep calling process() or a freewheel cycle would wait."""
-    env = dict(os.environ, JACK_DEFAULT_SERVER=server.name, JACK_NO_START_SERVER="1")
+    env = tool_env(server.name)
     return subprocess.Popen(["jack_freewheel", "y" if on else "n"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

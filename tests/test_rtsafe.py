@@ -78,6 +78,7 @@ def test_steady_state_streaming_makes_no_forbidden_call(rtprobe, jack_server, re
     assert jack_threads == []
 
 
+@pytest.mark.needs("set_buffer_size")
 def test_buffer_size_and_freewheel_changes_make_no_forbidden_call_in_our_callbacks(
         rtprobe, private_server, report):
     # JACK itself locks a mutex on its notification thread around a buffer
