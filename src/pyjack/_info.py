@@ -136,7 +136,7 @@ def features_of(implementation: str, version: str, backend: str | None,
     frame time and the transport; a client's own ports report just their
     direction; the graph-order callback does not fire for new clients;
     0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
-    keeps the master's period and cannot freewheel the network.
+    keeps the master's period: it refuses set_buffer_size().
     """
     if implementation == "PipeWire":
         return {
@@ -162,7 +162,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "transport_locate": True,
         "set_buffer_size": not net,
         "buffer_size_sync": not net,
-        "freewheel_global": not net,
+        "freewheel_global": True,
         "internal_clients": True,
         "metadata": True,
         "ports_appear_at_once": True,
