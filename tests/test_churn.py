@@ -40,6 +40,7 @@ def test_open_close_cycles_with_the_same_name(jack_server, report, cycles):
         assert probe.get_ports("^churn:") == []
 
 
+@pytest.mark.needs("self_loopback")
 def test_32_clients_streaming_in_one_process(jack_server, report):
     clients = [loopback_client(jack_server.name, f"many-{k}") for k in range(32)]
     streams = [LoopbackRamp(c) for c in clients]
@@ -77,6 +78,7 @@ def test_32_clients_streaming_in_one_process(jack_server, report):
             c.close()
 
 
+@pytest.mark.needs("self_loopback")
 def test_256_ports_on_one_client(jack_server, report):
     client = pyjack.Client("wide", server=jack_server.name)
     try:
@@ -117,6 +119,7 @@ def test_256_ports_on_one_client(jack_server, report):
         client.close()
 
 
+@pytest.mark.needs("self_loopback")
 @pytest.mark.parametrize("count", [200, pytest.param(1000, marks=pytest.mark.slow)])
 def test_register_and_unregister_while_streaming(jack_server, report, count):
     client = loopback_client(jack_server.name, "regchurn")

@@ -64,6 +64,7 @@ def jack_freewheel():
         pytest.skip("jack_freewheel is not installed (part of jackd2's tools)")
 
 
+@pytest.mark.needs("freewheel_global")
 def test_freewheel_ramp_is_bit_exact_and_lossless(private_server, jack_freewheel):
     client = freewheel_loopback(private_server)
     try:
@@ -95,6 +96,7 @@ def test_freewheel_ramp_is_bit_exact_and_lossless(private_server, jack_freewheel
         freewheel(private_server, False).wait(20)
 
 
+@pytest.mark.needs("freewheel_global")
 def test_deactivate_while_a_freewheel_cycle_waits_for_python(private_server, jack_freewheel):
     client = freewheel_loopback(private_server)
     try:

@@ -62,6 +62,7 @@ def forbidden_calls(result):
     return inside, jack_threads
 
 
+@pytest.mark.needs("lock_free_port_lookup")
 def test_steady_state_streaming_makes_no_forbidden_call(rtprobe, jack_server, report):
     result = run_workload(rtprobe, jack_server.name, "pyjack", 3)
     inside, jack_threads = forbidden_calls(result)
@@ -78,7 +79,7 @@ def test_steady_state_streaming_makes_no_forbidden_call(rtprobe, jack_server, re
     assert jack_threads == []
 
 
-@pytest.mark.needs("set_buffer_size")
+@pytest.mark.needs("lock_free_port_lookup", "set_buffer_size")
 def test_buffer_size_and_freewheel_changes_make_no_forbidden_call_in_our_callbacks(
         rtprobe, private_server, report):
     # JACK itself locks a mutex on its notification thread around a buffer

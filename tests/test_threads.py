@@ -48,6 +48,7 @@ def run_loops(bodies, seconds):
     return [loop.rounds for loop in loops]
 
 
+@pytest.mark.needs("self_loopback")
 def test_process_while_others_list_connect_and_read_counters(jack_server, report):
     client = pyjack.Client("threads", server=jack_server.name)
     try:

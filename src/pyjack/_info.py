@@ -29,6 +29,8 @@ FEATURES = {
                            "as soon as connect() or disconnect() returns",
     "own_port_flags": "a client's own ports keep every flag they were registered with",
     "graph_order_callback": "the graph-order callback fires when clients come and go",
+    "lock_free_port_lookup": "jack_port_by_id() and jack_port_name(), which pyjack's "
+                             "notification callbacks call, take no lock",
     "client_pid": "jack_get_client_pid() answers",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
@@ -135,6 +137,7 @@ def features_of(implementation: str, version: str, backend: str | None,
     new ports and links show up a moment late; only active clients see the
     frame time and the transport; a client's own ports report just their
     direction; the graph-order callback does not fire for new clients;
+    jack_port_by_id() takes a mutex (seen by tests/rtprobe.c);
     0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
     keeps the master's period: it refuses set_buffer_size().
     """
@@ -152,6 +155,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "connections_at_once": False,
             "own_port_flags": False,
             "graph_order_callback": False,
+            "lock_free_port_lookup": False,
             "client_pid": False,
             "physical_ports": physical,
             "private_jackd": False,
@@ -170,6 +174,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "connections_at_once": True,
         "own_port_flags": True,
         "graph_order_callback": True,
+        "lock_free_port_lookup": True,
         "client_pid": True,
         "physical_ports": physical,
         "private_jackd": True,
