@@ -3,6 +3,7 @@ loop it, and readings of this process's resources."""
 
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -26,6 +27,16 @@ def consecutive_runs(values):
     """Split a 1-D array of ramp values into runs of consecutive integers."""
     breaks = np.nonzero(np.diff(values) != 1)[0] + 1
     return np.split(values, breaks)
+
+
+def wait_for_port(client, name, timeout=5.0):
+    """Wait until client sees another client's port: PipeWire shows a new
+    port a moment after it was registered (feature ports_appear_at_once);
+    jackd at once."""
+    deadline = time.monotonic() + timeout
+    while name not in client.get_ports():
+        assert time.monotonic() < deadline, f"port {name!r} did not appear within {timeout} s"
+        time.sleep(0.01)
 
 
 def wire_loopback(client):

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 import pyjack
-from helpers import ramp
+from helpers import ramp, wait_for_port
 
 
 
@@ -25,6 +25,7 @@ class RampLink:
         self.in_port = self.sink.register_port("in", pyjack.IsInput)
         self.source.activate()
         self.sink.activate()
+        wait_for_port(self.source, self.in_port)
         self.source.connect(self.out_port, self.in_port)
         self.next_value = 1
         self.received = []

@@ -60,6 +60,7 @@ def streamer(client):
     return exchange
 
 
+@pytest.mark.needs("close_after_server_death")
 @pytest.mark.parametrize("how", ["kill", "stop"])
 def test_server_going_away_mid_stream_ends_every_call_within_2_s(how, report):
     server = pyjack.Server(rate=RATE, period=PERIOD).start()
@@ -131,7 +132,7 @@ def xruns(link):
     return max(link.source.stats.xruns, link.sink.stats.xruns)
 
 
-@pytest.mark.needs("set_buffer_size")
+@pytest.mark.needs("buffer_size_sync", "set_buffer_size")
 def test_buffer_size_changes_keep_the_ramp_bit_exact(private_server, report):
     # Periods under 64 frames are left out: a server without real-time
     # priority on a busy machine xruns at most cycles below 1 ms.
@@ -164,6 +165,7 @@ def test_buffer_size_changes_keep_the_ramp_bit_exact(private_server, report):
         link.close()
 
 
+@pytest.mark.needs("freewheel_global")
 def test_freewheel_on_and_off_while_streaming(private_server, report):
     link = RampLink(private_server.name)
 
@@ -218,6 +220,7 @@ def test_freewheel_on_and_off_while_streaming(private_server, report):
         link.close()
 
 
+@pytest.mark.needs("glitch_free_rewiring")
 @pytest.mark.parametrize("seconds", [3, pytest.param(10, marks=pytest.mark.slow)])
 def test_another_client_rewiring_our_ports(jack_server, report, seconds):
     link = RampLink(jack_server.name, "rewired")

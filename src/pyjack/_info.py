@@ -31,6 +31,10 @@ FEATURES = {
     "graph_order_callback": "the graph-order callback fires when clients come and go",
     "lock_free_port_lookup": "jack_port_by_id() and jack_port_name(), which pyjack's "
                              "notification callbacks call, take no lock",
+    "glitch_free_rewiring": "links made and removed by another client leave a client's existing "
+                            "links sample-exact (PipeWire drops cycles of them, with no xrun)",
+    "close_after_server_death": "closing clients after their server died is safe (PipeWire 1.4.2's "
+                                "libjack can double-free a memory map in jack_client_close())",
     "client_pid": "jack_get_client_pid() answers",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
@@ -137,7 +141,10 @@ def features_of(implementation: str, version: str, backend: str | None,
     new ports and links show up a moment late; only active clients see the
     frame time and the transport; a client's own ports report just their
     direction; the graph-order callback does not fire for new clients;
-    jack_port_by_id() takes a mutex (seen by tests/rtprobe.c);
+    jack_port_by_id() takes a mutex (seen by tests/rtprobe.c); while another
+    client links and unlinks a client's ports, its existing link drops
+    whole cycles (a few periods a second) with no xrun reported; 1.4.2's
+    jack_client_close() can double-free after the server died;
     0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
     keeps the master's period: it refuses set_buffer_size().
     """
@@ -156,6 +163,8 @@ def features_of(implementation: str, version: str, backend: str | None,
             "own_port_flags": False,
             "graph_order_callback": False,
             "lock_free_port_lookup": False,
+            "glitch_free_rewiring": False,
+            "close_after_server_death": False,
             "client_pid": False,
             "physical_ports": physical,
             "private_jackd": False,
@@ -175,6 +184,8 @@ def features_of(implementation: str, version: str, backend: str | None,
         "own_port_flags": True,
         "graph_order_callback": True,
         "lock_free_port_lookup": True,
+        "glitch_free_rewiring": True,
+        "close_after_server_death": True,
         "client_pid": True,
         "physical_ports": physical,
         "private_jackd": True,
