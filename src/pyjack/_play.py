@@ -34,6 +34,7 @@ from ._stream import (
     Side,
     as_frames,
     check_out,
+    connect,
     default_server,
     input_start,
     line_up,
@@ -541,7 +542,7 @@ def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype
 def _rec(call, ins, frames, sources, sink, chunk, bar):
     ins.start()
     for source, port in zip(sources, ins.ports):
-        ins.client.connect(source, port)
+        connect(ins.client, source, port)
     start = input_start(ins, ins.client.frame_time, call.should_stop)
     if start is None:
         return
@@ -631,7 +632,7 @@ def _play(call, outs, source, dests, chunk, bar):
     frames = source.frames
     outs.start()
     for port, dest in zip(outs.ports, dests):
-        outs.client.connect(port, dest)
+        connect(outs.client, port, dest)
     period = outs.client.blocksize
     index = 0
     while index < frames:
@@ -771,12 +772,12 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
     outs.start()
     if loopback:
         for port, back in zip(outs.ports, ins.ports):
-            outs.client.connect(port, back)
+            connect(outs.client, port, back)
     else:
         for port, dest in zip(outs.ports, dests):
-            outs.client.connect(port, dest)
+            connect(outs.client, port, dest)
         for src, port in zip(sources, ins.ports):
-            ins.client.connect(src, port)
+            connect(ins.client, src, port)
     if not wait_until(lambda: ins.moved() >= 2 * period, "the first input cycles", call.should_stop):
         return
     # Output stays this far ahead, so Python may stall that long unheard.

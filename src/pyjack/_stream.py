@@ -90,6 +90,19 @@ def no_server_message(name: str) -> str:
             "(apt install jackd2) so that pyjack can start a private one.")
 
 
+def connect(client: Client, source: str, destination: str) -> None:
+    """client.connect(source, destination); on PipeWire first wait (up to
+    _PORTS_SETTLE s) until the other client's port shows, since PipeWire shows
+    a port to other clients a moment after it was registered or its client
+    activated."""
+    if libjack_is_pipewire():
+        other = destination if source in client.outports else source
+        deadline = time.monotonic() + _PORTS_SETTLE
+        while other not in client.get_ports() and time.monotonic() < deadline:
+            time.sleep(0.005)
+    client.connect(source, destination)
+
+
 def time_diff(a: int, b: int) -> int:
     """a - b for JACK frame times, which wrap at 2**32."""
     return (a - b + (1 << 31)) % (1 << 32) - (1 << 31)
@@ -538,10 +551,10 @@ class Stream:
                     side.start()
             if ins is not None and self._sources:
                 for source, port in zip(self._sources, ins.ports):
-                    ins.client.connect(source, port)
+                    connect(ins.client, source, port)
             if outs is not None and self._dests:
                 for port, dest in zip(outs.ports, self._dests):
-                    outs.client.connect(port, dest)
+                    connect(outs.client, port, dest)
             self._started = True
             if ins is not None:
                 scratch = np.empty((ins.chunk_limit, len(ins.ports)), np.float32)

@@ -21,7 +21,7 @@ import numpy as np
 
 import pyjack
 from pyjack._info import libjack_is_pipewire
-from pyjack._stream import no_server_message
+from pyjack._stream import connect, no_server_message
 
 
 def _pipewire_or_no_jackd() -> bool:
@@ -50,7 +50,7 @@ def run(seconds: float, frequency: float, server: str | None) -> dict:
         if not looped:
             receiver.activate()
         sender.activate()
-        sender.connect(out, inp)
+        connect(sender, out, inp)
         rate, block = sender.samplerate, sender.blocksize
         frames = int(seconds * rate) // block * block
         lead = 8 * block  # output runs this far ahead of input
