@@ -203,6 +203,7 @@ print("ok")
 """
 
 
+@pytest.mark.needs("port_names_reusable_at_once")
 def test_unregistering_a_connected_port_leaves_no_stale_connection(jack_server):
     # Regression: JACK2 gives a port's id back at once but drops its
     # connections only from the next cycle on; a port registered in between

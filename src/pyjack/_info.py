@@ -33,6 +33,8 @@ FEATURES = {
                              "notification callbacks call, take no lock",
     "glitch_free_rewiring": "links made and removed by another client leave a client's existing "
                             "links sample-exact (PipeWire drops cycles of them, with no xrun)",
+    "port_names_reusable_at_once": "a port's name can be registered again as soon as "
+                                   "unregister_port() returned",
     "close_after_server_death": "closing clients after their server died is safe (PipeWire 1.4.2's "
                                 "libjack can double-free a memory map in jack_client_close())",
     "client_pid": "jack_get_client_pid() answers",
@@ -144,7 +146,8 @@ def features_of(implementation: str, version: str, backend: str | None,
     jack_port_by_id() takes a mutex (seen by tests/rtprobe.c); while another
     client links and unlinks a client's ports, its existing link drops
     whole cycles (a few periods a second) with no xrun reported; 1.4.2's
-    jack_client_close() can double-free after the server died;
+    jack_client_close() can double-free after the server died; an
+    unregistered port's name stays taken for a moment ("already exists");
     0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
     keeps the master's period: it refuses set_buffer_size().
     """
@@ -164,6 +167,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "graph_order_callback": False,
             "lock_free_port_lookup": False,
             "glitch_free_rewiring": False,
+            "port_names_reusable_at_once": False,
             "close_after_server_death": False,
             "client_pid": False,
             "physical_ports": physical,
@@ -185,6 +189,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "graph_order_callback": True,
         "lock_free_port_lookup": True,
         "glitch_free_rewiring": True,
+        "port_names_reusable_at_once": True,
         "close_after_server_death": True,
         "client_pid": True,
         "physical_ports": physical,
