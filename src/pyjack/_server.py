@@ -160,7 +160,9 @@ class Server:
         self.process: subprocess.Popen | None = None  # what clients talk to
         self._helpers: list = []  # other processes, stopped after self.process, last first
         self._logs: list = []
-        self._runtime_dir: str | None = None
+        self._runtime_dir: str | None = None  # pipewire: the socket's directory
+        self._made_runtime_dir = False         # ... which start() made and stop() removes
+        self._netns: list = []                 # netjack2: nsenter into the pair's namespace
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -384,7 +386,7 @@ class Server:
             for stream in (helper.stdin, helper.stdout):
                 if stream is not None:
                     stream.close()
-        if getattr(self, "_made_runtime_dir", False) and self._runtime_dir:
+        if self._made_runtime_dir:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
             self._made_runtime_dir = False
 
