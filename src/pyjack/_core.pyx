@@ -883,6 +883,26 @@ cdef class Client:
         self._check()
         return bool(jack_port_is_mine(self._client, self._port(name)))
 
+    def get_port_aliases(self, name):
+        """The aliases of any port on the server (none, one or two names), as
+        jack_alias sets them and jack_lsp -A shows them."""
+        self._check()
+        cdef jack_port_t *port = self._port(name)
+        cdef int size = jack_port_name_size()
+        cdef char *room = <char *>PyMem_Malloc(2 * size)
+        if room == NULL:
+            raise MemoryError()
+        cdef char *aliases[2]
+        try:
+            aliases[0] = room
+            aliases[1] = room + size
+            room[0] = 0
+            room[size] = 0
+            count = jack_port_get_aliases(port, aliases)  # reads shared memory: no request
+            return [aliases[i].decode(errors="replace") for i in range(max(0, min(count, 2)))]
+        finally:
+            PyMem_Free(room)
+
     # -- transport ----------------------------------------------------------------
     # libjack keeps the transport in shared memory: these calls send no request
     # to the server and never block, so they run with the GIL held, which also

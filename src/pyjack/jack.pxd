@@ -97,6 +97,7 @@ cdef extern from "jack/jack.h" nogil:
     const char *jack_port_type(const jack_port_t *port)
     jack_uuid_t jack_port_type_id(const jack_port_t *port)
     int jack_port_is_mine(const jack_client_t *client, const jack_port_t *port)
+    int jack_port_get_aliases(const jack_port_t *port, char **aliases)
     const char **jack_port_get_all_connections(const jack_client_t *client, const jack_port_t *port)
     int jack_connect(jack_client_t *client, const char *source_port, const char *destination_port)
     int jack_disconnect(jack_client_t *client, const char *source_port, const char *destination_port)
