@@ -198,12 +198,13 @@ def test_ports_through_the_installed_script(jack_server, wired):
     run_tool(jack_server.name, "jack_alias", "cli-b:in_2", "mixer:ch2")
     run_tool(jack_server.name, "jack_connect", "cli-a:out_1", "cli-b:in_2")
     run_tool(jack_server.name, "jack_connect", "cli-a:out_3", "cli-b:in_2")
-    done = pyjack_cmd(jack_server, "ports", "^cli-[ab]:", "--json", command=[script])
+    done = pyjack_cmd(jack_server, "ports", "^(cli-[ab]|system):", "--json", command=[script])
     assert done.returncode == 0, done.stderr
     listed = {port["name"]: port for port in json.loads(done.stdout)}
     # JACK's jack_lsp is the witness: the same ports, connections, aliases, types.
     witness = connections(jack_server)
-    assert sorted(listed) == sorted(name for name in witness if name.startswith(("cli-a:", "cli-b:")))
+    assert sorted(listed) == sorted(name for name in witness
+                                    if name.startswith(("cli-a:", "cli-b:", "system:")))
     for name, port in listed.items():
         assert sorted(port["connections"]) == sorted(witness[name]), name
     aliases = run_tool(jack_server.name, "jack_lsp", "-A", "cli-b:in_2").splitlines()
@@ -224,8 +225,10 @@ def test_ports_through_the_installed_script(jack_server, wired):
         "      alias mixer:ch2",
         "  in_3  audio input",
     ]
-    system = pyjack_cmd(jack_server, "ports", "^system:capture_1$").stdout
-    assert "  capture_1  audio output physical terminal" in system.splitlines()
+    properties = run_tool(jack_server.name, "jack_lsp", "-p", "system:capture_1").split()
+    assert properties[-1] == "output,physical,terminal,"  # jack_lsp's words for the flags
+    assert listed["system:capture_1"]["flags"] == ["physical", "terminal"]
+    assert listed["system:capture_1"]["direction"] == "output"
 
 
 # -- connect, disconnect -------------------------------------------------------------

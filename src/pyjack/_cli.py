@@ -449,7 +449,8 @@ def cmd_meter(args) -> int:
                     up = f"\x1b[{len(lines)}A" if shown else ""
                     screen.write(up + "".join(f"\r\x1b[K{line}\n" for line in lines))
                 else:
-                    screen.write("".join(f"{line}\n" for line in lines) + "\n")
+                    # A blank line between readings, for a file or a pipe.
+                    screen.write("\n" * (shown > 0) + "".join(f"{line}\n" for line in lines))
                 screen.flush()
                 shown += 1
         finally:
@@ -486,13 +487,15 @@ class _Bar:
             sys.stderr.flush()
 
 
-def _use_server(args) -> int:
-    """Point rec() and play() at the chosen server; its sample rate. Fails
-    when it does not run (rather than let them start a private one)."""
+def _use_server(args, patterns: list, flags: int, what: str) -> tuple:
+    """Point rec() and play() at the chosen server: its sample rate and the
+    ports the patterns name. Fails when it does not run (rather than let
+    rec() and play() start a private one)."""
     with _open(args, "pyjack-probe") as client:
         rate = client.samplerate
+        ports = _resolve(client, patterns, flags, what)
     os.environ["JACK_DEFAULT_SERVER"] = _server_name(args)
-    return rate
+    return rate, ports
 
 
 def _follow(bar: _Bar, rate: int, frames_of) -> tuple:
@@ -517,14 +520,10 @@ def _report_losses(status) -> None:
 
 
 def cmd_rec(args) -> int:
-    rate = _use_server(args)
-    frames = None
-    if args.duration is not None:
-        if args.duration <= 0:
-            raise Usage(f"--duration must be a positive number of seconds, not {args.duration}")
-        frames = max(1, round(args.duration * rate))
-    with _open(args, "pyjack-probe") as client:
-        sources = _resolve(client, args.ports, pyjack.IsOutput, "audio output port")
+    if args.duration is not None and args.duration <= 0:
+        raise Usage(f"--duration must be a positive number of seconds, not {args.duration}")
+    rate, sources = _use_server(args, args.ports, pyjack.IsOutput, "audio output port")
+    frames = None if args.duration is None else max(1, round(args.duration * rate))
     pyjack.rec(frames, inputs=sources, file=args.file, subtype=args.subtype, blocking=False,
                progress=False)
     status, stopped = _follow(_Bar("rec", args.duration), rate, lambda s: s.frames_recorded)
@@ -537,9 +536,7 @@ def cmd_rec(args) -> int:
 
 
 def cmd_play(args) -> int:
-    rate = _use_server(args)
-    with _open(args, "pyjack-probe") as client:
-        destinations = _resolve(client, args.ports, pyjack.IsInput, "audio input port")
+    rate, destinations = _use_server(args, args.ports, pyjack.IsInput, "audio input port")
     pyjack.play(args.file, outputs=destinations, blocking=False, progress=False)
     import soundfile  # play() has opened the file with it already
 
