@@ -85,8 +85,13 @@ def interrupt(process, timeout=10.0):
 
 
 def stop(process):
+    """End a process gently (a JACK client then leaves the graph at once), else by force."""
     if process.poll() is None:
-        process.kill()
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
     process.wait()
 
 
