@@ -44,7 +44,12 @@ def build_finished(app, exception):
         return
     import pyjack
 
-    pyjack.stop()                 # a background call of a doctest, if any
+    # Clients before their server, so none sees it vanish: a background call
+    # of a doctest, the default clients of rec/play and of the original API.
+    pyjack.stop()
+    pyjack.detach()
+    from pyjack import _state
+    _state.close_play_clients()
     server.stop()
     logger.info(f"private JACK server {server.name!r} stopped")
 
