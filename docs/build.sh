@@ -6,7 +6,7 @@
 #   sh docs/build.sh [python]     # python: one with pyjack and the docs extra
 set -eu
 python=${1:-python3}
-cd "$(dirname "$0")"
-"$python" -m sphinx -W --keep-going -n -b html . _build/html
-"$python" -m sphinx -W --keep-going -n -b doctest . _build/doctest
-echo "The pages are in $(pwd)/_build/html (open index.html)."
+docs=$(dirname "$0")
+"$python" -m sphinx -W --keep-going -n -b html "$docs" "$docs/_build/html"
+"$python" -m sphinx -W --keep-going -n -b doctest "$docs" "$docs/_build/doctest"
+echo "The pages are in $docs/_build/html (open index.html)."
