@@ -263,6 +263,25 @@ def spectral_peak(signal_, rate):
     return (k + offset) * rate / signal_.size
 
 
+def test_connect_and_disconnect_show_in_the_graph_when_they_return(make_client, jack_server):
+    """JACK changes the graph that clients read at its next cycle; connect()
+    and disconnect() wait for that, so their effect is seen right away, by
+    this client, another one and JACK's own tools."""
+    a = make_client("showa")
+    out = a.register_port("out", pyjack.IsOutput)
+    a.activate()
+    b = make_client("showb")
+    inp = b.register_port("in", pyjack.IsInput)
+    b.activate()
+    for _ in range(50):
+        a.connect(out, inp)
+        assert a.get_connections(out) == [inp] and b.get_connections(inp) == [out]
+        a.disconnect(out, inp)
+        assert a.get_connections(out) == [] and b.get_connections(inp) == []
+    a.connect(out, inp)
+    assert inp in run_tool(jack_server.name, "jack_lsp", "-c", out)
+
+
 def test_captures_jack_simple_client_sine(make_client, jack_server):
     """jack_simple_client plays a 200-sample sine table: 240 Hz left, 720 Hz right."""
     other = subprocess.Popen(["jack_simple_client"], env=dict(

@@ -9,6 +9,7 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, strlen, strncpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from posix.unistd cimport usleep
 
 from pyjack.jack cimport *
 from pyjack._rt cimport *
@@ -45,7 +46,7 @@ from pyjack._errors import (
 Stats = collections.namedtuple("Stats", [
     "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
     "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
-    "freewheel", "mlocked"])
+    "freewheel", "mlocked"], module="pyjack")
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -609,7 +610,8 @@ cdef class Client:
         cdef bytes bsrc = source.encode(), bdst = destination.encode()
         cdef const char *csrc = bsrc
         cdef const char *cdst = bdst
-        cdef int status, rc = 0
+        cdef int status, rc = 0, waited = 0
+        cdef jack_port_t *src_port
         with nogil:
             status = rt_request_begin(self._engine)
             if status == RT_OK:
@@ -617,6 +619,14 @@ cdef class Client:
                     rc = jack_connect(rt_client(self._engine), csrc, cdst)
                 else:
                     rc = jack_disconnect(rt_client(self._engine), csrc, cdst)
+                # The graph that get_connections() and other clients read
+                # changes at the server's next cycle: wait for it (1 s at
+                # most), so that what connect() did is what the graph shows.
+                src_port = jack_port_by_name(rt_client(self._engine), csrc)
+                while (rc == 0 and src_port != NULL and waited < 2000
+                       and (jack_port_connected_to(src_port, cdst) != 0) != make):
+                    usleep(500)
+                    waited += 1
                 rt_request_end(self._engine)
         if status != RT_OK:
             self._fail(status, f"{'connect' if make else 'disconnect'} {source!r} and {destination!r}")

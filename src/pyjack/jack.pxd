@@ -94,6 +94,7 @@ cdef extern from "jack/jack.h" nogil:
     const char *jack_port_name(const jack_port_t *port)
     const char *jack_port_short_name(const jack_port_t *port)
     int jack_port_flags(const jack_port_t *port)
+    int jack_port_connected_to(const jack_port_t *port, const char *port_name)
     const char *jack_port_type(const jack_port_t *port)
     jack_uuid_t jack_port_type_id(const jack_port_t *port)
     int jack_port_is_mine(const jack_client_t *client, const jack_port_t *port)
