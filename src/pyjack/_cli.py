@@ -163,13 +163,13 @@ def cmd_ports(args) -> int:
                 ports.append(_describe(client, name))
             except pyjack.UsageError:
                 pass  # unregistered while we looked
+    if not ports and args.pattern:
+        raise Failed(f"no port matches {args.pattern!r}")
     if args.json:
         json.dump(ports, sys.stdout, indent=2)
         print()
         return 0
     if not ports:
-        if args.pattern:
-            raise Failed(f"no port matches {args.pattern!r}")
         print("(no ports)")
         return 0
     width = max(len(port["port"]) for port in ports)
@@ -293,7 +293,8 @@ def _restore_pass(client, pairs: list, stamp: bool) -> list:
             print(f"could not connect {source} -> {destination}: {error}", file=sys.stderr)
             missing.append((source, destination))
             continue
-        print(f"{_stamp()} " * stamp + f"{source} -> {destination}", flush=True)
+        line = f"{source} -> {destination}"
+        print(f"{_stamp()} {line}" if stamp else line, flush=True)
     return missing
 
 
@@ -554,7 +555,10 @@ def cmd_play(args) -> int:
 
 def server_facts(client: pyjack.Client, look: float) -> dict:
     """What `pyjack info` shows about the server of an open client. Watches
-    the xrun count for `look` seconds with the client active."""
+    the xrun count for `look` seconds with the client active.
+
+    The one place that gathers these facts: once the library tells the
+    server's implementation and features itself, this asks it instead."""
     version = client.get_version_string()
     if "PipeWire" in version:
         implementation = "PipeWire"
