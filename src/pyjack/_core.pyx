@@ -47,7 +47,7 @@ from pyjack._errors import (
 Stats = collections.namedtuple("Stats", [
     "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
     "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
-    "freewheel", "mlocked"])
+    "freewheel", "mlocked"], module="pyjack")
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -593,23 +593,6 @@ cdef class Client:
         self._check()
         return jack_port_flags(self._port(name))
 
-    def get_port_aliases(self, name):
-        """The aliases of any port on the server (a list of up to two names).
-
-        JACK2's backends name themselves in their ports' aliases, e.g.
-        "dummy_pcm:dummy:out1" or "net_pcm:from_master_:out1"."""
-        self._check()
-        cdef jack_port_t *port = self._port(name)
-        cdef char first[640]
-        cdef char second[640]
-        cdef char *aliases[2]
-        first[0] = 0
-        second[0] = 0
-        aliases[0] = first
-        aliases[1] = second
-        cdef int count = jack_port_get_aliases(port, aliases)
-        return [aliases[i].decode(errors="replace") for i in range(max(0, min(count, 2)))]
-
     def get_connections(self, name):
         """Full names of the ports connected to any port on the server."""
         self._check()
@@ -916,6 +899,26 @@ cdef class Client:
         """True if the port belongs to this client."""
         self._check()
         return bool(jack_port_is_mine(self._client, self._port(name)))
+
+    def get_port_aliases(self, name):
+        """The aliases of any port on the server (none, one or two names), as
+        jack_alias sets them and jack_lsp -A shows them."""
+        self._check()
+        cdef jack_port_t *port = self._port(name)
+        cdef int size = jack_port_name_size()
+        cdef char *room = <char *>PyMem_Malloc(2 * size)
+        if room == NULL:
+            raise MemoryError()
+        cdef char *aliases[2]
+        try:
+            aliases[0] = room
+            aliases[1] = room + size
+            room[0] = 0
+            room[size] = 0
+            count = jack_port_get_aliases(port, aliases)  # reads shared memory: no request
+            return [aliases[i].decode(errors="replace") for i in range(max(0, min(count, 2)))]
+        finally:
+            PyMem_Free(room)
 
     # -- transport ----------------------------------------------------------------
     # libjack keeps the transport in shared memory: these calls send no request
