@@ -20,14 +20,12 @@ import numpy as np
 import pytest
 
 import pyjack
-from conftest import run_tool
+from conftest import run_tool, tool_env
 from helpers import RampProducer, consecutive_runs, ramp
 
 STAMP = r"\d\d:\d\d:\d\d\.\d{3} "
 
 
-def tool_env(server_name):
-    return dict(os.environ, JACK_DEFAULT_SERVER=server_name, JACK_NO_START_SERVER="1")
 
 
 # The commands under test get --server NAME while $JACK_DEFAULT_SERVER names
@@ -177,7 +175,7 @@ def test_usage_errors_exit_2_and_failures_exit_1_without_traceback(jack_server, 
     # A missing server is one sentence (libjack's own lines are kept off stderr).
     done = subprocess.run([sys.executable, "-m", "pyjack", "ports", "--server", "cli-nosuch"],
                           capture_output=True, text=True, timeout=30,
-                          env=tool_env(jack_server.name))
+                          env=dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name))
     assert done.returncode == 1
     assert one_sentence(done.stderr) == (
         "pyjack ports: no JACK server named 'cli-nosuch' is running (start jackd or PipeWire, "
@@ -186,6 +184,7 @@ def test_usage_errors_exit_2_and_failures_exit_1_without_traceback(jack_server, 
 
 # -- ports, aliases --------------------------------------------------------------
 
+@pytest.mark.needs("foreign_port_aliases")
 def test_get_port_aliases_reads_what_jack_alias_set(jack_server, wired):
     a, _ = wired
     assert a.get_port_aliases("cli-a:out_1") == []
@@ -197,6 +196,7 @@ def test_get_port_aliases_reads_what_jack_alias_set(jack_server, wired):
         a.get_port_aliases("cli-a:nosuch")
 
 
+@pytest.mark.needs("foreign_port_aliases")
 def test_ports_through_the_installed_script(jack_server, wired):
     script = shutil.which("pyjack", path=os.path.dirname(sys.executable))
     assert script, "the pyjack console script is not installed beside this python"
@@ -342,7 +342,7 @@ def test_restore_watch_reconnects_a_client_that_comes_and_goes(jack_server, tmp_
 
 # -- watch -----------------------------------------------------------------------
 
-def test_watch_prints_timestamped_graph_events(jack_server, wired):
+def test_watch_prints_timestamped_graph_events(jack_server, wired, server_features):
     watch = start(jack_server, "watch")
     try:
         expect(watch, STAMP + "watching JACK server")
@@ -359,12 +359,13 @@ def test_watch_prints_timestamped_graph_events(jack_server, wired):
             stop(other)
         expect(watch, STAMP + "port unregistered: jack_simple_client:output2$")
         expect(watch, STAMP + "client unregistered: jack_simple_client$")
-        try:
-            run_tool(jack_server.name, "jack_bufsize", "512")
-            expect(watch, STAMP + "buffer size: 512 frames$")
-        finally:
-            run_tool(jack_server.name, "jack_bufsize", "256")
-        expect(watch, STAMP + "buffer size: 256 frames$")
+        if server_features.has("buffer_size_sync"):  # else the change reaches clients later
+            try:
+                run_tool(jack_server.name, "jack_bufsize", "512")
+                expect(watch, STAMP + "buffer size: 512 frames$")
+            finally:
+                run_tool(jack_server.name, "jack_bufsize", "256")
+            expect(watch, STAMP + "buffer size: 256 frames$")
         code, stderr = interrupt(watch)
     finally:
         stop(watch)
@@ -547,6 +548,7 @@ def test_play_stops_on_ctrl_c(jack_server, tmp_path):
 
 # -- info ------------------------------------------------------------------------
 
+@pytest.mark.needs("private_jackd")
 def test_info_matches_jack_tools(jack_server):
     done = pyjack_cmd(jack_server, "info", "--json", "--look", "0.2")
     assert done.returncode == 0, done.stderr

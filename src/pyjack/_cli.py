@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 import pyjack
+from pyjack._info import implementation_of
 
 # How long the waiting loops sleep at a time, so Ctrl-C and new events are seen quickly.
 _SLICE = 0.2
@@ -557,15 +558,10 @@ def server_facts(client: pyjack.Client, look: float) -> dict:
     """What `pyjack info` shows about the server of an open client. Watches
     the xrun count for `look` seconds with the client active.
 
-    The one place that gathers these facts: once the library tells the
-    server's implementation and features itself, this asks it instead."""
+    The implementation comes from libjack's version string, as for
+    pyjack.server_info()."""
     version = client.get_version_string()
-    if "PipeWire" in version:
-        implementation = "PipeWire"
-    elif version.startswith("0."):
-        implementation = "JACK1"
-    else:
-        implementation = "JACK2"
+    implementation = implementation_of(version)[0]
     client.activate()
     time.sleep(look)
     rate, period = client.samplerate, client.blocksize

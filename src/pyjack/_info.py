@@ -35,6 +35,7 @@ FEATURES = {
                             "links sample-exact (PipeWire drops cycles of them, with no xrun)",
     "port_names_reusable_at_once": "a port's name can be registered again as soon as "
                                    "unregister_port() returned",
+    "foreign_port_aliases": "a client may alias another client's port (jack_alias)",
     "close_after_server_death": "closing clients after their server died is safe (PipeWire 1.4.2's "
                                 "libjack can double-free a memory map in jack_client_close())",
     "client_pid": "jack_get_client_pid() answers",
@@ -48,7 +49,7 @@ class ServerInfo:
     """What pyjack.server_info() found out about a running server.
 
     name: the server name asked for ("default" for the default server).
-    implementation: "JACK2" or "PipeWire".
+    implementation: "JACK2" or "PipeWire" ("JACK1" for JACK1, untested).
     version: the implementation's version, e.g. "1.9.21" or "1.4.2".
     library: libjack's own version string, e.g. "3.1.4.2 (using PipeWire 1.4.2)".
     backend: JACK2's driver as named in its physical ports' aliases ("dummy",
@@ -107,13 +108,15 @@ def pipewire_library_dir() -> str | None:
     return None
 
 
-def _implementation(library: str) -> tuple:
-    """("PipeWire", "1.4.2") or ("JACK2", "1.9.21") from libjack's version string."""
+def implementation_of(library: str) -> tuple:
+    """("PipeWire", "1.4.2"), ("JACK2", "1.9.21") or ("JACK1", "0.125.0") from
+    libjack's version string."""
     found = re.search(r"PipeWire (\d+(?:\.\d+)*)", library)
     if found:
         return "PipeWire", found.group(1)
     found = re.match(r"\s*(\d+(?:\.\d+)*)", library)
-    return "JACK2", found.group(1) if found else library
+    version = found.group(1) if found else library
+    return ("JACK1" if version.startswith("0.") else "JACK2"), version
 
 
 def _numbers(version: str) -> tuple:
@@ -168,6 +171,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "lock_free_port_lookup": False,
             "glitch_free_rewiring": False,
             "port_names_reusable_at_once": False,
+            "foreign_port_aliases": False,
             "close_after_server_death": False,
             "client_pid": False,
             "physical_ports": physical,
@@ -190,6 +194,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "lock_free_port_lookup": True,
         "glitch_free_rewiring": True,
         "port_names_reusable_at_once": True,
+        "foreign_port_aliases": True,
         "close_after_server_death": True,
         "client_pid": True,
         "physical_ports": physical,
@@ -212,7 +217,7 @@ def server_info(server: str | None = None) -> ServerInfo:
         server = os.environ.get("JACK_DEFAULT_SERVER", "default")
     with Client("pyjack-probe", processing=False, server=server) as client:
         library = client.get_version_string()
-        implementation, version = _implementation(library)
+        implementation, version = implementation_of(library)
         backend = "pipewire" if implementation == "PipeWire" else _backend(client)
         physical = bool(client.get_ports(None, "audio", IsPhysical))
         info = ServerInfo(
