@@ -7,7 +7,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, strlen, strncpy
+from libc.string cimport memcpy, memset, strlen, strncpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 from pyjack.jack cimport *
@@ -49,16 +49,18 @@ class UsageError(Error, RuntimeError):
 
 
 class InputSyncError(Error):
-    """Input frames were lost since the previous process() call.
+    """Input frames were lost before this process() call started.
 
-    Raised after the input array has been filled; that call's output was not queued.
+    Raised after the whole input array has been filled; none of that call's
+    output was queued, so calling again with the same output retries it.
     """
 
 
 class OutputSyncError(Error):
-    """Output ran dry (frames were zero-filled) since the previous process() call.
+    """Output ran dry (frames were zero-filled) before this process() call started.
 
-    Raised after the input array has been filled; that call's output was not queued.
+    Raised after the whole input array has been filled; none of that call's
+    output was queued, so calling again with the same output retries it.
     """
 
 
@@ -69,7 +71,7 @@ class TimeoutError(Error, TimeoutError):
 Stats = collections.namedtuple("Stats", [
     "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
     "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
-    "freewheel", "mlocked"])
+    "freewheel", "mlocked", "mlock_error"])
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -79,8 +81,14 @@ because Python did not queue output in time (counted once output has started).
 xruns: xruns the server reported. events_dropped: event records lost because
 the queue was full. buffer_size, sample_rate: the server's current values.
 depth: ring depth in frames. shutdown: the server has gone away. freewheel:
-the server is freewheeling. mlocked: every ring is locked in memory.
+the server is freewheeling. mlocked: every ring is locked in memory (mlock()
+succeeded for each), so the real-time thread cannot page-fault on them.
+mlock_error: why not, when mlocked is False (e.g. RLIMIT_MEMLOCK too small),
+else "".
 """
+
+# How long close() waits for a running event callback to return.
+cdef double CALLBACK_JOIN_TIMEOUT = 2.0
 
 _STATUS_TEXT = [
     (JackFailure, "overall operation failed"),
@@ -96,6 +104,16 @@ _STATUS_TEXT = [
     (JackBackendError, "backend error"),
     (JackClientZombie, "client zombified"),
 ]
+
+
+cdef str _moved(rt_request *req, Py_ssize_t in_frames, Py_ssize_t out_frames):
+    """How much of a process() call moved, in words."""
+    parts = []
+    if in_frames >= 0:
+        parts.append(f"{req.done_in} of {req.nframes} input frames read")
+    if out_frames >= 0:
+        parts.append(f"{req.done_out} of {req.nframes} output frames queued")
+    return " and ".join(parts)
 
 
 def status_text(int status):
@@ -232,7 +250,8 @@ cdef class Client:
         A server is never started behind your back.
     depth: ring depth in frames per port and direction. Python may fall behind
         the server by this much before input is dropped; output may be queued
-        this far ahead.
+        this far ahead. With processing, it must be at least two of the
+        server's periods (ValueError otherwise).
     use_exact_name: fail instead of accepting a renamed client.
 
     Raises NotConnectedError when no server answers.
@@ -258,8 +277,6 @@ cdef class Client:
     cdef readonly str name
     cdef readonly bint processing
     cdef dict _ports          # full name -> jack_port_t address of our ports
-    cdef uint64_t _seen_lost_in
-    cdef uint64_t _seen_lost_out
     # Settings kept so that attach() can open the client again.
     cdef object _server
     cdef uint32_t _depth_setting
@@ -273,6 +290,7 @@ cdef class Client:
     cdef object _dispatcher
     cdef object _dispatch_stop
     cdef bint _shutdown_dispatched
+    cdef int _waiting             # threads inside wait_moved(): attach() must not free the engine
     cdef object __weakref__
 
     def __cinit__(self, name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
@@ -318,11 +336,13 @@ cdef class Client:
                     if status & JackServerFailed else "")
             raise NotConnectedError(f"could not open client {name!r} on {where}: "
                                     f"{status_text(status)} (status 0x{<int>status:x}){hint}")
-        if self._engine != NULL:
-            # A closed engine from before detach(); nothing uses it any more.
+        cdef jack_nframes_t period = jack_get_buffer_size(client)
+        if self.processing and 2 * <uint64_t>period > self._depth_setting:
             with nogil:
-                rt_destroy(self._engine)
-            self._engine = NULL
+                jack_client_close(client)
+            raise ValueError(
+                f"depth {self._depth_setting} frames is less than two periods of the server "
+                f"(period {period} frames): process() could not keep up; use depth >= {2 * period}")
         self._client = client
         self._engine = rt_create(self._depth_setting)
         if self._engine == NULL:
@@ -340,7 +360,6 @@ cdef class Client:
             self._event_counts[k] = 0
             self._synth_counts[k] = 0
         self._shutdown_dispatched = False
-        self._reset_seen()
         if self._callbacks:
             self._start_dispatcher()
         return 0
@@ -368,7 +387,9 @@ cdef class Client:
         """Deactivate and close the client. Safe to call more than once, and
         while other threads use the client: their calls raise NotConnectedError.
 
-        Waits for a running event callback to return (unless called from one).
+        Waits up to 2 s for a running event callback to return (unless called
+        from one); a callback that blocks longer is left running, with a
+        RuntimeWarning, and its client is closed anyway.
         """
         self._stop_dispatcher(False)
         if self._engine != NULL and self._client != NULL:
@@ -400,6 +421,12 @@ cdef class Client:
                                     + (f": {reason}" if reason else ""))
         return 0
 
+    cdef int _need_engine(self) except -1:
+        """Raise NotConnectedError if the client has no engine (a failed attach())."""
+        if self._engine == NULL:
+            raise NotConnectedError(f"client {self.name!r} is not attached")
+        return 0
+
     cdef int _refused(self, int rc) except -1:
         """Raise for an rt_request_begin() that did not get the client."""
         self._check()
@@ -417,7 +444,6 @@ cdef class Client:
         if rc != RT_OK:
             self._check()
             raise UsageError(f"could not activate client {self.name!r}")
-        self._reset_seen()
         self._forget_activation_buffer_size()
 
     def deactivate(self):
@@ -454,6 +480,7 @@ cdef class Client:
     @property
     def depth(self):
         """Ring depth in frames per port and direction."""
+        self._need_engine()
         cdef rt_stats s
         rt_get_stats(self._engine, &s)
         return s.depth
@@ -461,11 +488,14 @@ cdef class Client:
     @property
     def stats(self):
         """A Stats tuple of the engine's counters (see pyjack.Stats)."""
+        self._need_engine()
         cdef rt_stats s
+        cdef char why[256]
         rt_get_stats(self._engine, &s)
+        rt_mlock_error(self._engine, why, sizeof(why))
         return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
                      s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
-                     bool(s.freewheel), bool(s.mlocked))
+                     bool(s.freewheel), bool(s.mlocked), why.decode(errors="replace"))
 
     # -- ports ------------------------------------------------------------
 
@@ -536,6 +566,7 @@ cdef class Client:
         self._ports.pop(full, None)
 
     cdef list _port_names(self, int direction):
+        self._need_engine()
         cdef uint32_t room = rt_port_count(self._engine, direction) + 8
         cdef uint32_t count
         cdef char (*names)[320]
@@ -678,12 +709,6 @@ cdef class Client:
 
     # -- audio ------------------------------------------------------------
 
-    cdef void _reset_seen(self):
-        cdef rt_stats s
-        rt_get_stats(self._engine, &s)
-        self._seen_lost_in = s.lost_in
-        self._seen_lost_out = s.lost_out
-
     def process(self, output, input, *, timeout=None):
         """Exchange audio with the real-time thread: queue output, fill input.
 
@@ -697,17 +722,28 @@ cdef class Client:
         the output fits in the ring, so JACK paces the caller. The first call's
         frame count sets how far output runs ahead of input.
 
+        Sync errors and retrying: whether a call raises InputSyncError or
+        OutputSyncError is decided when it starts, from the frames lost before
+        it (since the previous call). Such a call still fills its whole input
+        array (with the oldest frames the ring kept) and queues none of its
+        output, so calling again with the same output retries it exactly, for
+        any frame count: nothing is queued twice. Frames lost while a call
+        runs are reported by the next call. When both directions lost frames,
+        InputSyncError comes first and OutputSyncError with the next call.
+
         Raises:
-            InputSyncError: input was lost since the previous call (the input
-                array is still filled, with the oldest frames kept).
-            OutputSyncError: output underran since the previous call.
-            With either, this call's output is not queued: call again with the
-            same output to retry it.
+            InputSyncError: input was lost before this call.
+            OutputSyncError: output ran dry before this call.
             TimeoutError: timeout seconds passed (also a builtin TimeoutError).
+                The message says how many frames were read and queued: the
+                call may have moved part of the arrays. A sync error it was
+                to raise is raised by the next call.
             NotConnectedError: the server went away or the client was closed.
-            UsageError: the client is not active, or another thread is in process().
+            UsageError: the client is not active, another thread is in
+                process(), or the server's period grew above half the depth.
             TypeError / ValueError: the arrays are not as described above.
-            KeyboardInterrupt: Ctrl-C, within about 50 ms.
+            KeyboardInterrupt: Ctrl-C, within about 50 ms (with part of the
+                arrays moved, as for TimeoutError).
         """
         self._check()
         if not self.processing:
@@ -729,7 +765,9 @@ cdef class Client:
             if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout >= 0:
                 raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
             deadline = _now() + timeout
-        cdef uint32_t done = 0
+        cdef rt_request req
+        memset(&req, 0, sizeof(req))
+        req.nframes = nframes
         cdef int rc
         cdef int slice_ms
         if rt_exchange_begin(self._engine) != RT_OK:
@@ -740,38 +778,45 @@ cdef class Client:
                 if has_deadline:
                     slice_ms = <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
                 with nogil:
-                    rc = rt_exchange(self._engine, &out_block, &in_block, nframes, &done, slice_ms)
+                    rc = rt_exchange(self._engine, &out_block, &in_block, &req, slice_ms)
                 if rc == RT_OK:
                     return None
                 if rc == RT_AGAIN:
                     PyErr_CheckSignals()
                     if has_deadline and _now() >= deadline:
                         raise TimeoutError(
-                            f"process() timed out after {timeout} s with {done} of {nframes} frames "
-                            f"exchanged on client {self.name!r}")
+                            f"process() timed out after {timeout} s on client {self.name!r} with "
+                            f"{_moved(&req, in_frames, out_frames)}")
                     continue
-                self._raise_for(rc, done, nframes)
+                self._raise_for(rc, &req, in_frames, out_frames)
         finally:
             rt_exchange_end(self._engine)
 
-    cdef int _raise_for(self, int rc, uint32_t done, uint32_t nframes) except -1:
+    cdef int _raise_for(self, int rc, rt_request *req, Py_ssize_t in_frames,
+                        Py_ssize_t out_frames) except -1:
         cdef rt_stats s
         rt_get_stats(self._engine, &s)
-        partial = f" after {done} of {nframes} frames" if 0 < done < nframes else ""
+        partial = (f" after {_moved(req, in_frames, out_frames)}"
+                   if req.done_in or req.done_out else "")
         if rc == RT_INPUT_SYNC:
-            lost, self._seen_lost_in = s.lost_in - self._seen_lost_in, s.lost_in
             raise InputSyncError(
-                f"{lost} input frames were dropped since the previous process() call because "
-                f"the ring ({s.depth} frames) was full{partial}; this call's output was not queued")
+                f"{req.lost} input frames were dropped before this process() call because the "
+                f"ring ({s.depth} frames) was full; the input array was filled and none of this "
+                "call's output was queued: call again with the same output")
         if rc == RT_OUTPUT_SYNC:
-            lost, self._seen_lost_out = s.lost_out - self._seen_lost_out, s.lost_out
             raise OutputSyncError(
-                f"output ran dry for {lost} frames since the previous process() call{partial}; "
-                "this call's output was not queued")
+                f"output ran dry for {req.lost} frames before this process() call; the input "
+                "array was filled and none of this call's output was queued: call again with "
+                "the same output")
         if rc == RT_CLOSED:
             raise NotConnectedError(f"client {self.name!r} was closed during process(){partial}")
         if rc == RT_INACTIVE:
-            raise UsageError(f"client {self.name!r} is not active; call activate() first")
+            raise UsageError(f"client {self.name!r} is not active; call activate() first{partial}")
+        if rc == RT_DEPTH:
+            raise UsageError(
+                f"the server's period is now {s.buffer_size} frames, more than half the ring depth "
+                f"({s.depth} frames) of client {self.name!r}: process() could not keep up. Open a "
+                f"client with depth >= {2 * s.buffer_size}{partial}")
         if rc == RT_PORTS_CHANGED:
             raise ValueError(
                 f"the ports of client {self.name!r} changed during process(){partial}: it now has "
@@ -780,16 +825,81 @@ cdef class Client:
         self._check()
         raise Error(f"process() failed with engine code {rc}")
 
+    def wait_moved(self, direction, frames, *, timeout=None):
+        """Wait until the real-time thread has moved a number of frames.
+
+        direction: IsInput to wait on stats.frames_in (frames written into the
+            input rings), IsOutput on stats.frames_out (frames taken from the
+            output rings).
+        frames: the counter value to wait for, an absolute count as in stats.
+        Returns at once when the counter is already there. Waits with the
+        GIL released, woken by the real-time thread after each cycle.
+
+        Raises:
+            TimeoutError: timeout seconds passed (also a builtin TimeoutError).
+            NotConnectedError: the client was closed or the server went away.
+            UsageError: the client is not active (it would wait forever).
+            ValueError: a bad direction, frames or timeout.
+            KeyboardInterrupt: Ctrl-C, within about 50 ms.
+        """
+        if direction != IsInput and direction != IsOutput:
+            raise ValueError(f"direction must be IsInput or IsOutput, not {direction!r}")
+        if not isinstance(frames, int) or isinstance(frames, bool) or not 0 <= frames < 1 << 64:
+            raise ValueError(f"frames must be an int >= 0 (a stats counter value), not {frames!r}")
+        cdef double deadline = 0.0
+        cdef bint has_deadline = timeout is not None
+        if has_deadline:
+            if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout >= 0:
+                raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
+            deadline = _now() + timeout
+        self._check()
+        cdef int dir = RT_INPUT if direction == IsInput else RT_OUTPUT
+        cdef uint64_t total = frames
+        cdef rt_engine *engine = self._engine
+        counter = "frames_in" if dir == RT_INPUT else "frames_out"
+        self._waiting += 1
+        try:
+            return self._wait_moved(engine, dir, total, frames, has_deadline, deadline, timeout,
+                                    counter)
+        finally:
+            self._waiting -= 1
+
+    cdef object _wait_moved(self, rt_engine *engine, int dir, uint64_t total, object frames,
+                            bint has_deadline, double deadline, object timeout, str counter):
+        cdef int rc, slice_ms
+        while True:
+            slice_ms = WAIT_SLICE_MS
+            if has_deadline:
+                slice_ms = <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
+            with nogil:
+                rc = rt_wait_moved(engine, dir, total, slice_ms)
+            if rc == RT_OK:
+                return None
+            if rc == RT_AGAIN:
+                PyErr_CheckSignals()
+                if has_deadline and _now() >= deadline:
+                    raise TimeoutError(
+                        f"wait_moved() timed out after {timeout} s on client {self.name!r}: "
+                        f"stats.{counter} is {getattr(self.stats, counter)}, not yet {frames}")
+                continue
+            if rc == RT_INACTIVE:
+                raise UsageError(f"client {self.name!r} is not active: stats.{counter} cannot "
+                                 f"reach {frames}; call activate() first")
+            self._check()
+            raise NotConnectedError(f"client {self.name!r} was closed during wait_moved()")
+
     # -- time -------------------------------------------------------------
 
     @property
     def input_position(self):
         """Frames read by process() per input port since activate()."""
+        self._need_engine()
         return rt_position(self._engine, RT_INPUT)
 
     @property
     def output_position(self):
         """Frames queued by process() per output port since activate()."""
+        self._need_engine()
         return rt_position(self._engine, RT_OUTPUT)
 
     def frame_time_of(self, position, direction=IsInput):
@@ -801,6 +911,7 @@ cdef class Client:
         """
         if direction not in (IsInput, IsOutput):
             raise ValueError("direction must be IsInput or IsOutput")
+        self._need_engine()
         cdef jack_nframes_t t
         if rt_frame_time_of(self._engine, RT_INPUT if direction == IsInput else RT_OUTPUT,
                             position, &t) != 0:
@@ -830,13 +941,20 @@ cdef class Client:
         thread = self._dispatcher
         if thread is not None and thread is not threading.current_thread():
             # The old dispatcher must have left the old engine before it is freed.
-            thread.join()
+            thread.join(CALLBACK_JOIN_TIMEOUT)
+            if thread.is_alive():
+                raise UsageError(f"an event callback of client {self.name!r} is still running; "
+                                 "let it return before attach()")
             self._dispatcher = None
         if self._engine != NULL:
-            if rt_exchange_begin(self._engine) != RT_OK:
-                raise UsageError(f"process() is still running on client {self.name!r} "
-                                 "in another thread; wait for it before attach()")
+            if self._waiting or rt_exchange_begin(self._engine) != RT_OK:
+                raise UsageError(f"process() or wait_moved() is still running on client "
+                                 f"{self.name!r} in another thread; wait for it before attach()")
             rt_exchange_end(self._engine)
+            # The closed engine from before detach(); nothing uses it any more.
+            with nogil:
+                rt_destroy(self._engine)
+            self._engine = NULL
         self._open(self.name if name is None else name)
 
     def detach(self):
@@ -1132,8 +1250,13 @@ cdef class Client:
             rt_set_event_queue(self._engine, 0)
         thread = self._dispatcher
         if wait and thread is not None and thread is not threading.current_thread():
-            thread.join()
-            self._dispatcher = None
+            thread.join(CALLBACK_JOIN_TIMEOUT)
+            if thread.is_alive():
+                warnings.warn(f"an event callback of client {self.name!r} did not return within "
+                              f"{CALLBACK_JOIN_TIMEOUT:g} s; close() goes on without waiting for it",
+                              RuntimeWarning, stacklevel=3)
+            else:
+                self._dispatcher = None
         return 0
 
     cdef int _set_callback(self, int kind, object callback) except -1:
