@@ -658,6 +658,13 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_reques
                 req->sync = RT_OUTPUT_SYNC;
                 req->lost = lost_out - e->seen_lost_out;
             }
+            /* This request queues no output, and reading its input may take
+             * longer than the output rings last: the silence that follows is
+             * this error's doing, not a new loss. Output counts as started
+             * again with the next frame queued; otherwise every call after a
+             * long one would raise OutputSyncError again, for ever. */
+            if (req->sync != RT_OK && out->rows)
+                atomic_store(&e->output_started, 0);
         }
         rt_table *tin = atomic_load(&e->tables[RT_INPUT]);
         rt_table *tout = atomic_load(&e->tables[RT_OUTPUT]);
