@@ -727,7 +727,9 @@ cdef class Client:
         it (since the previous call). Such a call still fills its whole input
         array (with the oldest frames the ring kept) and queues none of its
         output, so calling again with the same output retries it exactly, for
-        any frame count: nothing is queued twice. Frames lost while a call
+        any frame count: nothing is queued twice. (The output may run dry
+        while such a call reads its input; that silence follows from the
+        error raised and is not counted again.) Frames lost while a call
         runs are reported by the next call. When both directions lost frames,
         InputSyncError comes first and OutputSyncError with the next call.
 
