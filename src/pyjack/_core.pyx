@@ -492,7 +492,8 @@ cdef class Client:
         cdef rt_stats s
         cdef char why[256]
         rt_get_stats(self._engine, &s)
-        rt_mlock_error(self._engine, why, sizeof(why))
+        with nogil:  # it takes the engine's lock
+            rt_mlock_error(self._engine, why, sizeof(why))
         return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
                      s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
                      bool(s.freewheel), bool(s.mlocked), why.decode(errors="replace"))
