@@ -3,16 +3,18 @@
 #
 #   sh scripts/bootstrap.sh demo    # install what is missing, play a tone through a loopback
 #   sh scripts/bootstrap.sh test    # install what is missing, run the whole test suite
+#   sh scripts/bootstrap.sh docs    # install what is missing, build the documentation
 #
 # Installs the missing apt packages (as root, or with sudo), makes a virtual
-# environment in .venv and installs pyjack into it with its test extras.
-# Extra arguments after "test" go to pytest.
+# environment in .venv and installs pyjack into it with its test extras (docs:
+# its docs extras). Extra arguments after "test" go to pytest. The docs land in
+# docs/_build/html; the build also runs the reference's examples as doctests.
 set -eu
 
 action=${1:-}
 case "$action" in
-    demo|test) shift ;;
-    *) echo "usage: sh scripts/bootstrap.sh demo|test [pytest arguments]" >&2; exit 2 ;;
+    demo|test|docs) shift ;;
+    *) echo "usage: sh scripts/bootstrap.sh demo|test|docs [pytest arguments]" >&2; exit 2 ;;
 esac
 
 cd "$(dirname "$0")/.."
@@ -48,9 +50,14 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q ".[test]"
+extras=test
+if [ "$action" = docs ]; then
+    extras=docs
+fi
+.venv/bin/python -m pip install -q ".[$extras]"
 
 case "$action" in
     demo) exec .venv/bin/python -m pyjack.demo ;;
     test) exec .venv/bin/python -m pytest "$@" ;;
+    docs) exec sh docs/build.sh .venv/bin/python ;;
 esac

@@ -8,14 +8,43 @@ import subprocess
 import pytest
 
 import pyjack
+from figures import record_run
 
 RATE = 48000
 PERIOD = 256
 
 
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true", default=False,
+                     help="also run the tests marked slow or soak (the full sizes, the soak, the "
+                          "packaging build, the quick benchmarks); PYJACK_FULL_TESTS=1 does the same")
+
+
+def full_run(config):
+    return config.getoption("--full") or os.environ.get("PYJACK_FULL_TESTS") == "1"
+
+
 def pytest_report_header(config):
+    scope = "full suite" if full_run(config) else "fast suite (--full adds the slow and soak tests)"
     return [f"pyjack {pyjack.__version__}, jackd {shutil.which('jackd')}, "
-            f"dummy backend {RATE} Hz / {PERIOD} frames"]
+            f"dummy backend {RATE} Hz / {PERIOD} frames; {scope}"]
+
+
+def pytest_sessionstart(session):
+    record_run()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast suite leaves out what is marked slow or soak, unless --full."""
+    if full_run(config):
+        return
+    keep, left_out = [], []
+    for item in items:
+        (left_out if item.get_closest_marker("slow") or item.get_closest_marker("soak")
+         else keep).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -223,7 +223,8 @@ class ApiMachine(RuleBasedStateMachine):
             timeout = data.draw(st.sampled_from([-1, "1", float("nan")]))
         out = make_array(n_out, frames, out_dtype, out_layout)
         inp = make_array(n_in, in_frames, in_dtype, in_layout)
-        before = m.client.stats
+        if not m.closed:
+            before = (m.client.input_position, m.client.output_position)
         _, exc = self.call(m.client.process, out, inp, timeout=timeout)
         if m.closed:
             assert isinstance(exc, pyjack.NotConnectedError), repr(exc)
@@ -232,8 +233,12 @@ class ApiMachine(RuleBasedStateMachine):
         elif broken is None and m.can_process():
             assert isinstance(exc, (pyjack.TimeoutError, pyjack.InputSyncError,
                                     pyjack.OutputSyncError)), repr(exc)
-        after = m.client.stats
-        assert after.cycles >= before.cycles and after.lost_in >= before.lost_in
+        if not m.closed:
+            moved = (m.client.input_position - before[0], m.client.output_position - before[1])
+            if exc is None:  # every frame of the call moved, in each direction with ports
+                assert moved == (in_frames if m.inports else 0, frames if m.outports else 0), moved
+            elif isinstance(exc, (TypeError, ValueError)):  # refused: nothing moved in part
+                assert moved == (0, 0), (moved, repr(exc))
 
     @rule(m=clients)
     def close(self, m):

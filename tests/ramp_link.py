@@ -6,9 +6,8 @@ import time
 import numpy as np
 
 import pyjack
+from helpers import ramp
 
-# float32 holds every integer up to 2**24 exactly: more than five minutes at 48 kHz.
-RAMP_LIMIT = 1 << 24
 
 
 class RampLink:
@@ -70,12 +69,6 @@ class RampLink:
     def close(self):
         self.source.close()
         self.sink.close()
-
-
-def ramp(start, frames):
-    """float32 values start, start + 1, ... (exact below RAMP_LIMIT)."""
-    assert start + frames < RAMP_LIMIT, "ramp ran past exact float32 integers"
-    return np.arange(start, start + frames, dtype=np.float64).astype(np.float32)
 
 
 def verify_ramp(heard, sent_up_to, *, lost_in, lost_out, xruns, period, xrun_allowance=None):

@@ -9,6 +9,8 @@ import pytest
 RUN_ALL = Path(__file__).resolve().parent.parent / "benchmarks" / "run_all.py"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_run_all_quick_writes_the_table_and_the_chart(tmp_path):
     pytest.importorskip("matplotlib", reason="the benchmarks need the bench extra: pip install .[bench]")
     done = subprocess.run([sys.executable, str(RUN_ALL), "--quick", "--out", str(tmp_path)],

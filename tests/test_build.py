@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_sdist_and_wheel_install_into_a_fresh_venv(tmp_path):
     # The sdist is made from the git checkout (meson dist), the wheel from the sdist.
     dist = tmp_path / "dist"

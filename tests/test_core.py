@@ -5,25 +5,15 @@ import signal
 import subprocess
 import threading
 import time
-import tracemalloc
 
 import numpy as np
 import pytest
 
 import pyjack
 from conftest import PERIOD, RATE, run_tool
-from streams import RampProducer, consecutive_runs, ramp
+from helpers import RampProducer, consecutive_runs, ramp, wire_loopback
 
 N = PERIOD
-
-
-def loopback(make_client, name="loop", **options):
-    client = make_client(name, **options)
-    out = client.register_port("out", pyjack.IsOutput)
-    inp = client.register_port("in", pyjack.IsInput)
-    client.activate()
-    client.connect(out, inp)
-    return client
 
 
 def stream_ramp(client, total, lead_blocks=8, between=None):
@@ -124,8 +114,9 @@ def test_register_errors(make_client):
     assert client.inports == [] and "reg:p" not in client.get_ports()
 
 
-def test_loopback_ramp_bit_exact_for_30_seconds(make_client):
-    """30 s of a ramp through out -> in at 256 frames: bit-exact, nothing lost.
+@pytest.mark.parametrize("seconds", [3, pytest.param(30, marks=pytest.mark.slow)])
+def test_loopback_ramp_bit_exact(make_client, seconds):
+    """A ramp through out -> in at 256 frames: bit-exact, nothing lost.
 
     The stated latency: the self-connection adds exactly one period, so the frame
     that left the output port at JACK frame time T arrives at the input port at
@@ -133,8 +124,8 @@ def test_loopback_ramp_bit_exact_for_30_seconds(make_client):
     `lead` = (first call's frames) + (one period of graph delay), give or take
     whole periods that the start-up took; the frame times pin it exactly.
     """
-    client = loopback(make_client, "ramp30")
-    total = 30 * RATE
+    client = wire_loopback(make_client("ramp"))
+    total = seconds * RATE
     sent, got = stream_ramp(client, total)
     stats = client.stats
     assert (stats.lost_in, stats.lost_out) == (0, 0), stats
@@ -272,6 +263,25 @@ def spectral_peak(signal_, rate):
     return (k + offset) * rate / signal_.size
 
 
+def test_connect_and_disconnect_show_in_the_graph_when_they_return(make_client, jack_server):
+    """JACK changes the graph that clients read at its next cycle; connect()
+    and disconnect() wait for that, so their effect is seen right away, by
+    this client, another one and JACK's own tools."""
+    a = make_client("showa")
+    out = a.register_port("out", pyjack.IsOutput)
+    a.activate()
+    b = make_client("showb")
+    inp = b.register_port("in", pyjack.IsInput)
+    b.activate()
+    for _ in range(50):
+        a.connect(out, inp)
+        assert a.get_connections(out) == [inp] and b.get_connections(inp) == [out]
+        a.disconnect(out, inp)
+        assert a.get_connections(out) == [] and b.get_connections(inp) == []
+    a.connect(out, inp)
+    assert inp in run_tool(jack_server.name, "jack_lsp", "-c", out)
+
+
 def test_captures_jack_simple_client_sine(make_client, jack_server):
     """jack_simple_client plays a 200-sample sine table: 240 Hz left, 720 Hz right."""
     other = subprocess.Popen(["jack_simple_client"], env=dict(
@@ -326,7 +336,7 @@ def bad_inputs():
 
 
 def test_bad_input_matrix_keeps_the_stream_intact(make_client):
-    client = loopback(make_client, "bad")
+    client = wire_loopback(make_client("bad"))
     cases = bad_inputs()
 
     def try_bad(k):
@@ -361,7 +371,7 @@ def test_process_state_errors(make_client):
 
 def test_any_frame_count_and_strided_arrays(make_client):
     """Odd frame counts, with a strided output view and a strided input view."""
-    client = loopback(make_client, "odd")
+    client = wire_loopback(make_client("odd"))
     total = 40000
     lead = 8192  # the first call sets how far output runs ahead of input
     sent = np.zeros((2 * lead + total + 16 * N, 3), np.float32)  # play column 2: stride 12 bytes
@@ -382,7 +392,7 @@ def test_any_frame_count_and_strided_arrays(make_client):
 
 
 def test_frame_counts_larger_than_the_ring(make_client):
-    client = loopback(make_client, "big", depth=1024)
+    client = wire_loopback(make_client("big", depth=1024))
     total = 20 * 1024
     sent = ramp(1, total + 8 * N)[None, :]
     sent[0, total:] = 0
@@ -395,7 +405,7 @@ def test_frame_counts_larger_than_the_ring(make_client):
 def test_register_and_unregister_200_times_while_streaming(make_client):
     """Another thread adds and removes ports on the streaming client: the stream
     goes on bit-exact, and a call whose port count changed gets a clear error."""
-    client = loopback(make_client, "churn")
+    client = wire_loopback(make_client("churn"))
     stop = threading.Event()
     failures = []
 
@@ -562,12 +572,13 @@ def test_output_only_client_is_paced_without_spinning(make_client):
     for _ in range(2048 // N):  # fill the ring
         client.process(block, nothing, timeout=5)
     calls = RATE // N  # one second of audio
-    wall, cpu = time.monotonic(), time.thread_time()
+    started = client.stats.frames_out
     for _ in range(calls):
         client.process(block, nothing, timeout=5)
-    wall, cpu = time.monotonic() - wall, time.thread_time() - cpu
-    assert wall > 0.8  # paced by JACK, not by the CPU
-    assert cpu < 0.5 * wall, (cpu, wall)
+    # Each call waited for room: JACK played what was queued meanwhile, so
+    # the ring never held more than its depth (the CPU cost of such waits
+    # is measured in benchmarks/bench_cpu.py).
+    assert client.stats.frames_out - started >= calls * N - 2048
 
 
 def test_small_depth_sleep_then_input_sync_error_with_data(jack_server):
@@ -610,61 +621,34 @@ def test_small_depth_sleep_then_input_sync_error_with_data(jack_server):
         producer.stop()
 
 
-def test_process_does_not_grow_memory(make_client):
-    client = loopback(make_client, "mem")
-    out = np.zeros((1, 16), np.float32)
-    inp = np.zeros((1, 16), np.float32)
-    client.process(np.zeros((1, 8 * N), np.float32), np.zeros((1, 8 * N), np.float32))
-    for _ in range(1000):
-        client.process(out, inp)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.take_snapshot()
-        for _ in range(10_000):
-            client.process(out, inp)
-        after = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    grown = [s for s in after.compare_to(before, "lineno") if s.size_diff > 0]
-    total = sum(s.size_diff for s in grown)
-    assert total < 1024, grown[:5]
-    assert (client.stats.lost_in, client.stats.lost_out) == (0, 0)
-
-
-@pytest.mark.parametrize("how", ["close", "deactivate"])
-def test_close_or_deactivate_from_another_thread_wakes_process(make_client, how):
-    client = make_client(f"wake-{how}")
+def test_deactivate_from_another_thread_wakes_process(make_client):
+    # close() from another thread: test_threads.py's close-under-threads test.
+    client = make_client("wake")
     client.register_port("in", pyjack.IsInput)
     client.activate()
-    timer = threading.Timer(0.3, getattr(client, how))
+    timer = threading.Timer(0.3, client.deactivate)
     timer.start()
     started = time.monotonic()
-    expected = pyjack.NotConnectedError if how == "close" else pyjack.UsageError
-    with pytest.raises(expected, match="closed" if how == "close" else "not active"):
+    with pytest.raises(pyjack.UsageError, match="not active"):
         client.process(np.zeros((0, 0), np.float32), np.zeros((1, 10 * RATE), np.float32))
     timer.join()
     assert time.monotonic() - started < 2
 
 
-def test_process_in_two_threads_at_once_is_refused(make_client):
-    client = make_client("twice")
-    client.register_port("in", pyjack.IsInput)
-    client.activate()
-    worker = threading.Thread(target=lambda: client.process(
-        np.zeros((0, 0), np.float32), np.zeros((1, RATE), np.float32), timeout=5))
-    worker.start()
-    time.sleep(0.2)
-    with pytest.raises(pyjack.UsageError, match="another thread"):
-        client.process(np.zeros((0, 0), np.float32), np.zeros((1, N), np.float32))
-    worker.join(10)
-
-
-def test_realtime_server_option():
+def test_realtime_server_runs_its_threads_with_fifo_priority():
+    """Server(realtime=True): libjack says the server is real time, and the
+    kernel says jackd has threads scheduled SCHED_FIFO."""
     with pyjack.Server(realtime=True) as server:
-        assert "realtime mode" in server.log() and "no-realtime" not in " ".join(
-            server.process.args)
         with pyjack.Client("rt", server=server.name) as client:
-            assert client.samplerate == RATE
+            client.register_port("in", pyjack.IsInput)
+            client.activate()
+            assert client.is_realtime()
+            tasks = os.listdir(f"/proc/{server.process.pid}/task")
+            policies = {os.sched_getscheduler(int(tid)) for tid in tasks}
+            assert os.SCHED_FIFO in policies, policies
+    with pyjack.Server() as server:
+        with pyjack.Client("not-rt", server=server.name) as client:
+            assert not client.is_realtime()
 
 
 def test_killed_servers_do_not_use_up_jacks_server_slots():

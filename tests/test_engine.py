@@ -18,6 +18,7 @@ import pytest
 
 import pyjack
 from conftest import PERIOD, RATE, run_tool
+from figures import report  # noqa: F401 (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -34,7 +35,7 @@ def wait_for(condition, what, timeout=10):
 # -- 1. the retry contract ---------------------------------------------------
 
 
-def test_retry_after_a_sync_error_never_queues_a_frame_twice(make_client):
+def test_retry_after_a_sync_error_never_queues_a_frame_twice(make_client, report):
     """Requests of 4x the ring depth, with a Python stall injected in the middle
     of one: every call fills its whole input (also when it raises), and retrying
     each request until it succeeds plays the ramp exactly once."""
@@ -93,6 +94,11 @@ def test_retry_after_a_sync_error_never_queues_a_frame_twice(make_client):
     heard = got[0][got[0] != 0]
     assert heard.size == sent.size, (heard.size, sent.size)
     np.testing.assert_array_equal(heard, sent)
+    report("retry after sync errors", {
+        "requests": calls, "frames a request": size, "ring depth": depth,
+        "sync errors": {"input": sum(isinstance(e, pyjack.InputSyncError) for e in errors),
+                        "output": sum(isinstance(e, pyjack.OutputSyncError) for e in errors)},
+        "frames heard": int(heard.size), "frames heard twice": 0})
 
 
 def test_a_sync_error_is_raised_by_the_call_after_the_loss(make_client):
@@ -395,13 +401,16 @@ def test_stale_wakeups_are_drained_before_waiting(lockprobe, jack_server):
 # -- 5. the thread boundary, checked in C ------------------------------------------------
 
 
-def test_realtime_code_refers_to_no_allocator_lock_or_printf():
+def test_realtime_code_refers_to_no_allocator_lock_or_printf(report):
     if shutil.which("nm") is None or shutil.which(os.environ.get("CC", "cc")) is None:
         pytest.skip("needs a C compiler and nm (binutils)")
     done = subprocess.run(["sh", os.path.join(ROOT, ".ci", "rtcheck")], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rtcheck: ok" in done.stdout
+    symbols = [line.split("refers to:")[1].split() for line in done.stdout.splitlines()
+               if "(-O2) refers to:" in line][0]
+    report("nm -u of _rt_jack.c", {"symbols at -O2": ", ".join(symbols), "forbidden": 0})
 
 
 def tsan_available():
@@ -414,9 +423,15 @@ def tsan_available():
 
 
 @pytest.mark.skipif(not tsan_available(), reason="the C compiler has no ThreadSanitizer")
-def test_ring_and_table_swap_under_thread_sanitizer():
+def test_ring_and_table_swap_under_thread_sanitizer(report):
     done = subprocess.run(["sh", os.path.join(ROOT, ".ci", "tsan")], capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("ok"), done.stdout
     assert "ThreadSanitizer: data race" not in done.stderr
+    numbers = {}
+    for line in done.stdout.splitlines():
+        kind, _, rest = line.partition(": ")
+        if kind in ("records", "frames", "tables"):
+            numbers[kind] = rest
+    report("ring and table swap under ThreadSanitizer", {**numbers, "data races": 0})

@@ -27,7 +27,7 @@ def freewheel(server, on):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def loopback_client(server):
+def freewheel_loopback(server):
     client = pyjack.Client("freewheel", server=server.name, depth=DEPTH)
     out = client.register_port("out", pyjack.IsOutput)
     inp = client.register_port("in", pyjack.IsInput)
@@ -65,7 +65,7 @@ def jack_freewheel():
 
 
 def test_freewheel_ramp_is_bit_exact_and_lossless(private_server, jack_freewheel):
-    client = loopback_client(private_server)
+    client = freewheel_loopback(private_server)
     try:
         client.process(np.zeros((1, 2 * BLOCK), np.float32), np.empty((1, 2 * BLOCK), np.float32),
                        timeout=10)
@@ -96,7 +96,7 @@ def test_freewheel_ramp_is_bit_exact_and_lossless(private_server, jack_freewheel
 
 
 def test_deactivate_while_a_freewheel_cycle_waits_for_python(private_server, jack_freewheel):
-    client = loopback_client(private_server)
+    client = freewheel_loopback(private_server)
     try:
         stream_until_freewheeling(private_server, client)
         time.sleep(0.3)  # Python stops: the process thread now waits for it

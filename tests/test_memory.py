@@ -1,7 +1,6 @@
 """Memory: a million process() calls neither grow the process nor leak references."""
 
 import gc
-import os
 import sys
 
 import numpy as np
@@ -9,18 +8,7 @@ import pytest
 
 import pyjack
 from figures import report  # noqa: F401 (fixture)
-
-# AddressSanitizer holds freed memory in quarantine: resident size means
-# nothing under it (.ci/asan), the other checks still hold.
-UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
-
-
-def rss_kib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS in /proc/self/status")
+from helpers import UNDER_ASAN, rss_kib
 
 
 def refcounts(*objects):

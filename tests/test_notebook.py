@@ -9,6 +9,7 @@ NOTEBOOK = HERE.parent / "examples" / "jupyter_dsp.ipynb"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_notebook_runs_and_saves_its_figures(jack_server, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat", reason="pip install 'pyjack-rt[notebook]'")
     nbclient = pytest.importorskip("nbclient", reason="pip install 'pyjack-rt[notebook]'")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import pyjack
-from pyjack import _play
+from pyjack import _play, _state
 
 from conftest import RATE
 
@@ -24,7 +24,7 @@ def default_clients(jack_server):
     """The default clients live on the session server; close them before it stops."""
     yield
     pyjack.stop()
-    _play._close_default()
+    _state.close_play_clients()
 
 
 @pytest.fixture(autouse=True)
@@ -147,6 +147,7 @@ TWENTY_PLAYRECS = """
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_twenty_playrecs_through_a_loopback_are_bit_exact_with_one_latency():
     """Through jack_thru, a C client copying its inputs to its outputs."""
     result = run_on_own_server(TWENTY_PLAYRECS)
@@ -437,6 +438,7 @@ SIXTY_SECONDS = r"""
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_sixty_seconds_to_flac_in_flat_memory_then_back_bit_exact(tmp_path):
     """In a process of its own, for an honest memory measurement, on a server
     with 2048-frame periods (and real-time priority where allowed), which a

@@ -15,6 +15,7 @@ SOAK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(900)
 def test_soak_loses_no_frame(report):
     seconds = float(os.environ.get("PYJACK_SOAK_SECONDS", "60"))
     done = subprocess.run([sys.executable, SOAK, "--seconds", str(seconds), "--json"],

@@ -5,6 +5,21 @@ buffers; ``Client.process()`` exchanges float32 numpy arrays with those rings,
 blocking with the GIL released until JACK has moved the frames.
 """
 
+try:
+    from . import _core
+except ImportError as error:
+    # The extension links libjack.so.0 and the wheel does not carry it: the
+    # machine's own library (jackd2's or PipeWire's) talks to its own server.
+    if "libjack" not in str(error):
+        raise
+    raise ImportError(
+        f"pyjack needs JACK's client library libjack.so.0, which could not be loaded ({error}). "
+        "Install jackd2's libjack (Debian, Ubuntu: apt install libjack-jackd2-0, or jackd2 "
+        "with the server; Fedora: dnf install jack-audio-connection-kit) or PipeWire's JACK "
+        "(Debian, Ubuntu: apt install pipewire-jack, then run Python under pw-jack; Fedora: "
+        "dnf install pipewire-jack-audio-connection-kit).",
+        name=__name__) from error
+
 from ._core import (
     CanMonitor,
     Client,

@@ -9,6 +9,7 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset, strlen, strncpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from posix.unistd cimport usleep
 
 from pyjack.jack cimport *
 from pyjack._rt cimport *
@@ -35,43 +36,20 @@ DEFAULT_DEPTH = 16384
 # signals and timeouts again.
 cdef int WAIT_SLICE_MS = 50
 
-
-class Error(Exception):
-    """Base class of every pyjack exception."""
-
-
-class NotConnectedError(Error, ConnectionError):
-    """The client is not connected: never attached, closed, or the server went away."""
+# How long close() and attach() wait for a running event callback to return.
+cdef double CALLBACK_JOIN_TIMEOUT = 2.0
 
 
-class UsageError(Error, RuntimeError):
-    """The call does not fit the client's state, e.g. activate() twice."""
-
-
-class InputSyncError(Error):
-    """Input frames were lost before this process() call started.
-
-    Raised after the whole input array has been filled; none of that call's
-    output was queued, so calling again with the same output retries it.
-    """
-
-
-class OutputSyncError(Error):
-    """Output ran dry (frames were zero-filled) before this process() call started.
-
-    Raised after the whole input array has been filled; none of that call's
-    output was queued, so calling again with the same output retries it.
-    """
-
-
-class TimeoutError(Error, TimeoutError):
-    """A wait ran past its timeout. Also a builtin TimeoutError."""
+from pyjack._errors import (
+    Error, InputSyncError, NotConnectedError, OutputSyncError, TimeoutError, UsageError,
+    status_text,
+)
 
 
 Stats = collections.namedtuple("Stats", [
     "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
     "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
-    "freewheel", "mlocked", "mlock_error"])
+    "freewheel", "mlocked", "mlock_error"], module="pyjack")
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -87,23 +65,11 @@ mlock_error: why not, when mlocked is False (e.g. RLIMIT_MEMLOCK too small),
 else "".
 """
 
-# How long close() waits for a running event callback to return.
-cdef double CALLBACK_JOIN_TIMEOUT = 2.0
-
-_STATUS_TEXT = [
-    (JackFailure, "overall operation failed"),
-    (JackInvalidOption, "invalid or unsupported option"),
-    (JackNameNotUnique, "client name not unique"),
-    (JackServerFailed, "unable to connect to the JACK server"),
-    (JackServerError, "communication error with the JACK server"),
-    (JackNoSuchClient, "no such client"),
-    (JackLoadFailure, "unable to load internal client"),
-    (JackInitFailure, "unable to initialise client"),
-    (JackShmFailure, "unable to access shared memory"),
-    (JackVersionError, "client's protocol version does not match"),
-    (JackBackendError, "backend error"),
-    (JackClientZombie, "client zombified"),
-]
+# What a return code given to Client._fail() is.
+cdef enum:
+    _ENGINE = 0        # an engine code, RT_*
+    _JACK = 1          # a JACK function's return code
+    _OPEN_STATUS = 2   # jack_client_open()'s status bits
 
 
 cdef str _moved(rt_request *req, Py_ssize_t in_frames, Py_ssize_t out_frames):
@@ -114,12 +80,6 @@ cdef str _moved(rt_request *req, Py_ssize_t in_frames, Py_ssize_t out_frames):
     if out_frames >= 0:
         parts.append(f"{req.done_out} of {req.nframes} output frames queued")
     return " and ".join(parts)
-
-
-def status_text(int status):
-    """Describe the bits of a JACK status value in words."""
-    words = [text for bit, text in _STATUS_TEXT if status & bit]
-    return ", ".join(words) if words else "no error"
 
 
 cdef bytes _encode(object value, str what):
@@ -236,6 +196,10 @@ cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
     return cnp.PyArray_DIM(a, 1)
 
 
+cdef class Client  # declared here for _events.pxi, defined below
+include "_events.pxi"
+
+
 cdef class Client:
     """A JACK client whose audio goes through lock-free rings, never through Python
     on JACK's real-time thread.
@@ -277,20 +241,12 @@ cdef class Client:
     cdef readonly str name
     cdef readonly bint processing
     cdef dict _ports          # full name -> jack_port_t address of our ports
+    cdef int _waiting             # threads inside wait_moved(): attach() must not free the engine
     # Settings kept so that attach() can open the client again.
     cdef object _server
     cdef uint32_t _depth_setting
     cdef bint _exact_name
-    # Events: counts not yet returned by check_events(), counts of the kinds
-    # the dispatcher builds from counts (buffer size, sample rate, shutdown),
-    # the user's callbacks by event kind, and the running dispatcher.
-    cdef uint64_t _event_counts[RT_EV_KINDS]
-    cdef uint64_t _synth_counts[RT_EV_KINDS]
-    cdef dict _callbacks
-    cdef object _dispatcher
-    cdef object _dispatch_stop
-    cdef bint _shutdown_dispatched
-    cdef int _waiting             # threads inside wait_moved(): attach() must not free the engine
+    cdef _Events _events      # check_events() and the callbacks' dispatcher
     cdef object __weakref__
 
     def __cinit__(self, name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
@@ -300,7 +256,7 @@ cdef class Client:
         if server is not None:
             _encode(server, "server")
         self._ports = {}
-        self._callbacks = {}
+        self._events = _Events()
         self.processing = bool(processing)
         self._server = server
         self._depth_setting = depth
@@ -332,10 +288,7 @@ cdef class Client:
                 client = jack_client_open(cname, <jack_options_t>options, &status)
         if client == NULL:
             where = f"JACK server {server!r}" if server is not None else "the JACK server"
-            hint = ("; is jackd running? pyjack.Server() starts a private one"
-                    if status & JackServerFailed else "")
-            raise NotConnectedError(f"could not open client {name!r} on {where}: "
-                                    f"{status_text(status)} (status 0x{<int>status:x}){hint}")
+            self._fail(<int>status, f"open client {name!r} on {where}", _OPEN_STATUS)
         cdef jack_nframes_t period = jack_get_buffer_size(client)
         if self.processing and 2 * <uint64_t>period > self._depth_setting:
             with nogil:
@@ -351,17 +304,10 @@ cdef class Client:
             raise MemoryError("could not allocate the client's engine")
         if rt_attach(self._engine, self._client, self.processing) != 0:
             self.close()
-            raise Error(f"could not install the JACK callbacks of client {name!r}")
+            raise Error(f"could not install the JACK callbacks of client {name!r}: "
+                        "the JACK server refused them")
         self.name = jack_get_client_name(self._client).decode()
-        # JACK2 calls some callbacks as they are installed: not events.
-        cdef uint32_t initial[RT_EV_KINDS]
-        rt_take_event_counts(self._engine, initial)
-        for k in range(RT_EV_KINDS):
-            self._event_counts[k] = 0
-            self._synth_counts[k] = 0
-        self._shutdown_dispatched = False
-        if self._callbacks:
-            self._start_dispatcher()
+        self._events.open(self._engine, self)
         return 0
 
     def __dealloc__(self):
@@ -389,9 +335,9 @@ cdef class Client:
 
         Waits up to 2 s for a running event callback to return (unless called
         from one); a callback that blocks longer is left running, with a
-        RuntimeWarning, and its client is closed anyway.
+        RuntimeWarning, and the client is closed anyway.
         """
-        self._stop_dispatcher(False)
+        self._events.stop(False)
         if self._engine != NULL and self._client != NULL:
             # Calls holding the GIL see a closed client from here on; calls
             # without it use the client under the engine's lock, which
@@ -402,7 +348,10 @@ cdef class Client:
                 rt_close(self._engine)  # also wakes the dispatcher
         self._client = NULL
         self._ports.clear()
-        self._stop_dispatcher(True)
+        if self._events.stop(True):
+            warnings.warn(f"an event callback of client {self.name!r} did not return within "
+                          f"{CALLBACK_JOIN_TIMEOUT:g} s; close() goes on without waiting for it",
+                          RuntimeWarning, stacklevel=2)
 
     @property
     def closed(self):
@@ -427,10 +376,62 @@ cdef class Client:
             raise NotConnectedError(f"client {self.name!r} is not attached")
         return 0
 
-    cdef int _refused(self, int rc) except -1:
-        """Raise for an rt_request_begin() that did not get the client."""
+    cdef int _fail(self, int rc, str doing, int source=_ENGINE, str detail="",
+                   uint64_t lost=0) except -1:
+        """Raise the exception for a failed call: the one place where engine
+        codes (RT_*), JACK return codes and jack_client_open() status bits
+        become exceptions.
+
+        doing: what failed, in words that follow "could not" (e.g. "connect
+        'a' to 'b'"). source: _ENGINE, _JACK or _OPEN_STATUS, the kind of rc.
+        detail: words added to the message (a hint, how far a call got).
+        lost: with a sync error, the frames lost.
+        A closed client or a server gone away is reported as such first,
+        whatever the code.
+        """
+        if source == _OPEN_STATUS:
+            hint = ("; is jackd running? pyjack.Server() starts a private one"
+                    if rc & JackServerFailed else "")
+            raise NotConnectedError(f"could not {doing}: {status_text(rc)} (status 0x{rc:x})"
+                                    f"{hint}{detail}")
         self._check()
-        raise NotConnectedError(f"client {self.name!r} is closed (engine code {rc})")
+        cdef rt_stats s
+        if source == _ENGINE:
+            if rc == RT_CLOSED or rc == RT_SHUTDOWN:
+                raise NotConnectedError(f"could not {doing}: client {self.name!r} is closed{detail}")
+            if rc == RT_INACTIVE:
+                raise UsageError(f"could not {doing}: client {self.name!r} is not active; "
+                                 f"call activate() first{detail}")
+            if rc == RT_BUSY:
+                raise UsageError(f"could not {doing}: process() is already running on client "
+                                 f"{self.name!r} in another thread")
+            if rc == RT_NOMEM:
+                raise MemoryError(f"could not {doing}: out of memory")
+            if rc == RT_INPUT_SYNC:
+                rt_get_stats(self._engine, &s)
+                raise InputSyncError(
+                    f"{lost} input frames were dropped before this process() call because the "
+                    f"ring ({s.depth} frames) was full; the input array was filled and none of "
+                    "this call's output was queued: call again with the same output")
+            if rc == RT_OUTPUT_SYNC:
+                raise OutputSyncError(
+                    f"output ran dry for {lost} frames before this process() call; the input "
+                    "array was filled and none of this call's output was queued: call again "
+                    "with the same output")
+            if rc == RT_DEPTH:
+                rt_get_stats(self._engine, &s)
+                raise UsageError(
+                    f"could not {doing}: the server's period is now {s.buffer_size} frames, more "
+                    f"than half the ring depth ({s.depth} frames) of client {self.name!r}, so "
+                    f"the rings cannot keep up; open a client with depth >= {2 * s.buffer_size}"
+                    f"{detail}")
+            if rc == RT_PORTS_CHANGED:
+                raise ValueError(
+                    f"the ports of client {self.name!r} changed during {doing}{detail}: it now has "
+                    f"{rt_port_count(self._engine, RT_INPUT)} input and "
+                    f"{rt_port_count(self._engine, RT_OUTPUT)} output ports")
+            raise Error(f"could not {doing} (engine code {rc}){detail}")
+        raise Error(f"could not {doing}: the JACK server refused (error {rc}){detail}")
 
     def activate(self):
         """Start the real-time callback. Raises UsageError if already active."""
@@ -438,13 +439,12 @@ cdef class Client:
         if rt_is_active(self._engine):
             raise UsageError(f"client {self.name!r} is already active")
         cdef int rc
-        self._collect_counts()
+        self._events.collect()
         with nogil:
             rc = rt_activate(self._engine)
         if rc != RT_OK:
-            self._check()
-            raise UsageError(f"could not activate client {self.name!r}")
-        self._forget_activation_buffer_size()
+            self._fail(rc, f"activate client {self.name!r}")
+        self._events.forget_activation_buffer_size()
 
     def deactivate(self):
         """Stop the real-time callback. Raises UsageError if not active."""
@@ -455,8 +455,7 @@ cdef class Client:
         with nogil:
             rc = rt_deactivate(self._engine)
         if rc != RT_OK:
-            self._check()
-            raise Error(f"could not deactivate client {self.name!r}")
+            self._fail(rc, f"deactivate client {self.name!r}")
 
     @property
     def active(self):
@@ -531,13 +530,10 @@ cdef class Client:
                     full_name[319] = 0
                     rt_request_end(self._engine)
         if port == NULL:
-            self._check()
-            if error == RT_NOMEM:
-                raise MemoryError(f"could not allocate the ring of port {name!r}")
-            raise Error(f"could not register port {name!r} on client {self.name!r} "
-                        "(is the name taken or too long?)")
+            self._fail(error, f"register port {name!r} on client {self.name!r}", _ENGINE,
+                       " (is the name taken or too long?)")
         if rc != RT_OK:
-            self._refused(rc)
+            self._fail(rc, f"register port {name!r}")
         self._check()  # closed meanwhile: the port went with the client
         full = full_name.decode()
         self._ports[full] = <size_t>port
@@ -562,8 +558,7 @@ cdef class Client:
         with nogil:
             rc = rt_unregister_port(self._engine, port)
         if rc != RT_OK:
-            self._check()
-            raise Error(f"could not unregister port {full!r}")
+            self._fail(rc, f"unregister port {full!r}")
         self._ports.pop(full, None)
 
     cdef list _port_names(self, int direction):
@@ -623,7 +618,7 @@ cdef class Client:
                 block = _pack_names(names, &failed)
                 rt_request_end(self._engine)
         if rc != RT_OK:
-            self._refused(rc)
+            self._fail(rc, "list the ports")
         return _unpack_names(block, failed)
 
     def get_port_flags(self, name):
@@ -646,7 +641,7 @@ cdef class Client:
                 block = _pack_names(names, &failed)
                 rt_request_end(self._engine)
         if rc != RT_OK:
-            self._refused(rc)
+            self._fail(rc, f"list the connections of {name!r}")
         return _unpack_names(block, failed)
 
     cdef int _connection_request(self, source, destination, bint make) except? -1:
@@ -655,7 +650,8 @@ cdef class Client:
         cdef bytes bsrc = source.encode(), bdst = destination.encode()
         cdef const char *csrc = bsrc
         cdef const char *cdst = bdst
-        cdef int status, rc = 0
+        cdef int status, rc = 0, waited = 0
+        cdef jack_port_t *src_port
         with nogil:
             status = rt_request_begin(self._engine)
             if status == RT_OK:
@@ -663,9 +659,17 @@ cdef class Client:
                     rc = jack_connect(rt_client(self._engine), csrc, cdst)
                 else:
                     rc = jack_disconnect(rt_client(self._engine), csrc, cdst)
+                # The graph that get_connections() and other clients read
+                # changes at the server's next cycle: wait for it (1 s at
+                # most), so that what connect() did is what the graph shows.
+                src_port = jack_port_by_name(rt_client(self._engine), csrc)
+                while (rc == 0 and src_port != NULL and waited < 2000
+                       and (jack_port_connected_to(src_port, cdst) != 0) != make):
+                    usleep(500)
+                    waited += 1
                 rt_request_end(self._engine)
         if status != RT_OK:
-            self._refused(status)
+            self._fail(status, f"{'connect' if make else 'disconnect'} {source!r} and {destination!r}")
         return rc
 
     def connect(self, source, destination):
@@ -685,9 +689,8 @@ cdef class Client:
                                      f"port {name!r}; call activate() first")
         cdef int rc = self._connection_request(source, destination, True)
         if rc != 0 and rc != 17:  # 17: EEXIST, already connected
-            self._check()
-            raise Error(f"could not connect {source!r} to {destination!r} (error {rc}); "
-                        "is the source an output and the destination an input?")
+            self._fail(rc, f"connect {source!r} to {destination!r}", _JACK,
+                       "; is the source an output and the destination an input?")
 
     def disconnect(self, source, destination):
         """Disconnect two ports. Not connected is fine."""
@@ -698,15 +701,14 @@ cdef class Client:
             return
         cdef int rc = self._connection_request(source, destination, False)
         if rc != 0:
-            self._check()
             # The graph get_connections() reads lags the server's by up to
             # a cycle: a connection just removed (by us or another client)
             # still shows. JACK then refuses with the same code as for a
             # wrong pair of ports, so tell them apart by the directions.
             if jack_port_flags(src_port) & JackPortIsOutput and jack_port_flags(dst_port) & JackPortIsInput:
                 return
-            raise Error(f"could not disconnect {source!r} from {destination!r} (error {rc}); "
-                        "is the source an output and the destination an input?")
+            self._fail(rc, f"disconnect {source!r} from {destination!r}", _JACK,
+                       "; is the source an output and the destination an input?")
 
     # -- audio ------------------------------------------------------------
 
@@ -773,8 +775,9 @@ cdef class Client:
         req.nframes = nframes
         cdef int rc
         cdef int slice_ms
-        if rt_exchange_begin(self._engine) != RT_OK:
-            raise UsageError(f"process() is already running on client {self.name!r} in another thread")
+        rc = rt_exchange_begin(self._engine)
+        if rc != RT_OK:
+            self._fail(rc, "run process()")
         try:
             while True:
                 slice_ms = WAIT_SLICE_MS
@@ -791,42 +794,11 @@ cdef class Client:
                             f"process() timed out after {timeout} s on client {self.name!r} with "
                             f"{_moved(&req, in_frames, out_frames)}")
                     continue
-                self._raise_for(rc, &req, in_frames, out_frames)
+                self._fail(rc, "run process()", _ENGINE,
+                           (f" after {_moved(&req, in_frames, out_frames)}"
+                            if req.done_in or req.done_out else ""), req.lost)
         finally:
             rt_exchange_end(self._engine)
-
-    cdef int _raise_for(self, int rc, rt_request *req, Py_ssize_t in_frames,
-                        Py_ssize_t out_frames) except -1:
-        cdef rt_stats s
-        rt_get_stats(self._engine, &s)
-        partial = (f" after {_moved(req, in_frames, out_frames)}"
-                   if req.done_in or req.done_out else "")
-        if rc == RT_INPUT_SYNC:
-            raise InputSyncError(
-                f"{req.lost} input frames were dropped before this process() call because the "
-                f"ring ({s.depth} frames) was full; the input array was filled and none of this "
-                "call's output was queued: call again with the same output")
-        if rc == RT_OUTPUT_SYNC:
-            raise OutputSyncError(
-                f"output ran dry for {req.lost} frames before this process() call; the input "
-                "array was filled and none of this call's output was queued: call again with "
-                "the same output")
-        if rc == RT_CLOSED:
-            raise NotConnectedError(f"client {self.name!r} was closed during process(){partial}")
-        if rc == RT_INACTIVE:
-            raise UsageError(f"client {self.name!r} is not active; call activate() first{partial}")
-        if rc == RT_DEPTH:
-            raise UsageError(
-                f"the server's period is now {s.buffer_size} frames, more than half the ring depth "
-                f"({s.depth} frames) of client {self.name!r}: process() could not keep up. Open a "
-                f"client with depth >= {2 * s.buffer_size}{partial}")
-        if rc == RT_PORTS_CHANGED:
-            raise ValueError(
-                f"the ports of client {self.name!r} changed during process(){partial}: it now has "
-                f"{rt_port_count(self._engine, RT_INPUT)} input and "
-                f"{rt_port_count(self._engine, RT_OUTPUT)} output ports")
-        self._check()
-        raise Error(f"process() failed with engine code {rc}")
 
     def wait_moved(self, direction, frames, *, timeout=None):
         """Wait until the real-time thread has moved a number of frames.
@@ -836,7 +808,8 @@ cdef class Client:
             output rings).
         frames: the counter value to wait for, an absolute count as in stats.
         Returns at once when the counter is already there. Waits with the
-        GIL released, woken by the real-time thread after each cycle.
+        GIL released, woken by the real-time thread after each cycle; any
+        number of threads may wait at once.
 
         Raises:
             TimeoutError: timeout seconds passed (also a builtin TimeoutError).
@@ -888,8 +861,7 @@ cdef class Client:
             if rc == RT_INACTIVE:
                 raise UsageError(f"client {self.name!r} is not active: stats.{counter} cannot "
                                  f"reach {frames}; call activate() first")
-            self._check()
-            raise NotConnectedError(f"client {self.name!r} was closed during wait_moved()")
+            self._fail(rc, f"wait for stats.{counter} to reach {frames}")
 
     # -- time -------------------------------------------------------------
 
@@ -941,20 +913,18 @@ cdef class Client:
         """
         if self._client != NULL:
             raise UsageError(f"client {self.name!r} is already attached; detach() it first")
-        thread = self._dispatcher
-        if thread is not None and thread is not threading.current_thread():
-            # The old dispatcher must have left the old engine before it is freed.
-            thread.join(CALLBACK_JOIN_TIMEOUT)
-            if thread.is_alive():
-                raise UsageError(f"an event callback of client {self.name!r} is still running; "
-                                 "let it return before attach()")
-            self._dispatcher = None
+        # The dispatcher must have left the old engine before that is freed.
+        if self._events.stop(True):
+            raise UsageError(f"an event callback of client {self.name!r} is still running; "
+                             "let it return before attach()")
         if self._engine != NULL:
             if self._waiting or rt_exchange_begin(self._engine) != RT_OK:
                 raise UsageError(f"process() or wait_moved() is still running on client "
                                  f"{self.name!r} in another thread; wait for it before attach()")
             rt_exchange_end(self._engine)
             # The closed engine from before detach(); nothing uses it any more.
+            # A failed open below leaves the client without one.
+            self._events.engine = NULL
             with nogil:
                 rt_destroy(self._engine)
             self._engine = NULL
@@ -999,10 +969,9 @@ cdef class Client:
                 rc = jack_set_buffer_size(rt_client(self._engine), n)
                 rt_request_end(self._engine)
         if status != RT_OK:
-            self._refused(status)
+            self._fail(status, f"set the buffer size to {nframes}")
         if rc != 0:
-            self._check()
-            raise Error(f"the JACK server refused buffer size {nframes} (error {rc})")
+            self._fail(rc, f"set the buffer size to {nframes}", _JACK)
 
     def get_cpu_load(self):
         """The server's DSP load in percent, as a float."""
@@ -1049,6 +1018,26 @@ cdef class Client:
         self._check()
         return bool(jack_port_is_mine(self._client, self._port(name)))
 
+    def get_port_aliases(self, name):
+        """The aliases of any port on the server (none, one or two names), as
+        jack_alias sets them and jack_lsp -A shows them."""
+        self._check()
+        cdef jack_port_t *port = self._port(name)
+        cdef int size = jack_port_name_size()
+        cdef char *room = <char *>PyMem_Malloc(2 * size)
+        if room == NULL:
+            raise MemoryError()
+        cdef char *aliases[2]
+        try:
+            aliases[0] = room
+            aliases[1] = room + size
+            room[0] = 0
+            room[size] = 0
+            count = jack_port_get_aliases(port, aliases)  # reads shared memory: no request
+            return [aliases[i].decode(errors="replace") for i in range(max(0, min(count, 2)))]
+        finally:
+            PyMem_Free(room)
+
     # -- transport ----------------------------------------------------------------
     # libjack keeps the transport in shared memory: these calls send no request
     # to the server and never block, so they run with the GIL held, which also
@@ -1074,7 +1063,7 @@ cdef class Client:
         cdef jack_nframes_t f = frame
         cdef int rc = jack_transport_locate(self._client, f)
         if rc != 0:
-            raise Error(f"the JACK server refused to locate the transport to frame {frame} (error {rc})")
+            self._fail(rc, f"locate the transport to frame {frame}", _JACK)
 
     def transport_start(self):
         """Start the transport rolling."""
@@ -1094,7 +1083,7 @@ cdef class Client:
         cdef jack_time_t t = usecs
         cdef int rc = jack_set_sync_timeout(self._client, t)
         if rc != 0:
-            raise Error(f"the JACK server refused sync timeout {usecs} us (error {rc})")
+            self._fail(rc, f"set the sync timeout to {usecs} us", _JACK)
 
     def transport_query(self):
         """The transport state and position as a dict.
@@ -1121,29 +1110,7 @@ cdef class Client:
         """Same as transport_query()."""
         return self.transport_query()
 
-    # -- events -----------------------------------------------------------------
-
-    cdef void _collect_counts(self) noexcept:
-        """Move the engine's event counts into both Python-side tallies."""
-        cdef uint32_t counts[RT_EV_KINDS]
-        if self._engine == NULL:
-            return
-        rt_take_event_counts(self._engine, counts)
-        for k in range(RT_EV_KINDS):
-            self._event_counts[k] += counts[k]
-            self._synth_counts[k] += counts[k]
-
-    cdef void _forget_activation_buffer_size(self) noexcept:
-        """JACK2 calls the buffer-size callback inside jack_activate() to tell
-        the size; that is no change, so it is not reported as one. Called
-        right after activation, with the counts from before it collected."""
-        cdef uint32_t counts[RT_EV_KINDS]
-        rt_take_event_counts(self._engine, counts)
-        if counts[RT_EV_BUFFER_SIZE] > 0:
-            counts[RT_EV_BUFFER_SIZE] -= 1
-        for k in range(RT_EV_KINDS):
-            self._event_counts[k] += counts[k]
-            self._synth_counts[k] += counts[k]
+    # -- events (see _events.pxi) -------------------------------------------------
 
     def check_events(self):
         """Which kinds of event happened since the previous call, as a dict of 0/1.
@@ -1154,127 +1121,7 @@ cdef class Client:
         signal handler. Works on a closed client too (reporting what came
         before it closed).
         """
-        self._collect_counts()
-        result = {}
-        for key, kind in _EVENT_KEYS:
-            result[key] = 0 if kind < 0 else int(self._event_counts[kind] > 0)
-        for k in range(RT_EV_KINDS):
-            self._event_counts[k] = 0
-        return result
-
-    cdef list _take_events(self):
-        """Queued event records plus the events built from counts, as (kind, args)."""
-        cdef rt_event ev
-        cdef int got
-        cdef list events = []
-        while True:
-            with nogil:
-                got = rt_pop_event(self._engine, &ev)
-            if not got:
-                break
-            a = (<bytes>ev.a).decode(errors="replace")
-            b = (<bytes>ev.b).decode(errors="replace")
-            if ev.kind == RT_EV_PORT_REGISTRATION or ev.kind == RT_EV_CLIENT_REGISTRATION:
-                events.append((ev.kind, (a, bool(ev.value))))
-            elif ev.kind == RT_EV_PORT_CONNECT:
-                events.append((ev.kind, (a, b, bool(ev.value))))
-            elif ev.kind == RT_EV_PORT_RENAME:
-                events.append((ev.kind, (a, b)))
-            elif ev.kind == RT_EV_FREEWHEEL:
-                events.append((ev.kind, (bool(ev.value),)))
-            else:
-                events.append((ev.kind, ()))
-        # Buffer size, sample rate and shutdown come only as counts: the
-        # engine may see them on the process thread, where nothing is queued.
-        # Take them before making any Python object, so that no other thread
-        # can slip counts in between.
-        self._collect_counts()
-        cdef bint resized = self._synth_counts[RT_EV_BUFFER_SIZE] > 0
-        cdef bint rerated = self._synth_counts[RT_EV_SAMPLE_RATE] > 0
-        cdef bint shut = self._synth_counts[RT_EV_SHUTDOWN] > 0
-        for k in range(RT_EV_KINDS):
-            self._synth_counts[k] = 0
-        cdef rt_stats s
-        rt_get_stats(self._engine, &s)
-        if resized:
-            events.append((RT_EV_BUFFER_SIZE, (s.buffer_size,)))
-        if rerated:
-            events.append((RT_EV_SAMPLE_RATE, (s.sample_rate,)))
-        if (shut or s.shutdown) and not self._shutdown_dispatched:
-            self._shutdown_dispatched = True
-            events.append((RT_EV_SHUTDOWN,
-                           (rt_shutdown_reason(self._engine).decode(errors="replace"),)))
-        return events
-
-    cdef int _dispatch_once(self, object stop) except -1:
-        """Wait up to one slice for events and deliver them. 0 when the dispatcher should end."""
-        cdef int rc
-        cdef rt_engine *engine = self._engine
-        if stop.is_set():
-            return 0
-        with nogil:
-            rc = rt_wait_event(engine, WAIT_SLICE_MS)
-        for kind, args in self._take_events():
-            if stop.is_set():
-                return 0
-            callback = self._callbacks.get(kind)
-            if callback is None:
-                continue
-            try:
-                callback(*args)
-            except BaseException as exc:
-                _report_callback_error(callback, exc)
-        return rc == RT_OK or rc == RT_AGAIN
-
-    cdef int _start_dispatcher(self) except -1:
-        if self._dispatch_stop is not None:
-            return 0  # already running
-        cdef rt_event stale
-        while rt_pop_event(self._engine, &stale):
-            pass  # records left from an earlier dispatcher
-        self._collect_counts()
-        for k in range(RT_EV_KINDS):
-            self._synth_counts[k] = 0
-        rt_set_event_queue(self._engine, 1)
-        stop = threading.Event()
-        thread = threading.Thread(target=_dispatch_loop, args=(weakref.ref(self), stop),
-                                  name=f"pyjack events of {self.name}", daemon=True)
-        self._dispatch_stop = stop
-        self._dispatcher = thread
-        thread.start()
-        return 0
-
-    cdef int _stop_dispatcher(self, bint wait) except -1:
-        """Stop the dispatcher; wait for it unless called from it (by a callback)."""
-        if self._dispatch_stop is not None:
-            self._dispatch_stop.set()
-            self._dispatch_stop = None
-        if self._engine != NULL:
-            rt_set_event_queue(self._engine, 0)
-        thread = self._dispatcher
-        if wait and thread is not None and thread is not threading.current_thread():
-            thread.join(CALLBACK_JOIN_TIMEOUT)
-            if thread.is_alive():
-                warnings.warn(f"an event callback of client {self.name!r} did not return within "
-                              f"{CALLBACK_JOIN_TIMEOUT:g} s; close() goes on without waiting for it",
-                              RuntimeWarning, stacklevel=3)
-            else:
-                self._dispatcher = None
-        return 0
-
-    cdef int _set_callback(self, int kind, object callback) except -1:
-        self._check()
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable or None, not {type(callback).__name__}")
-        if callback is None:
-            self._callbacks.pop(kind, None)
-        else:
-            self._callbacks[kind] = callback
-        if self._callbacks:
-            self._start_dispatcher()
-        else:
-            self._stop_dispatcher(True)
-        return 0
+        return self._events.check()
 
     def set_graph_order_callback(self, callback):
         """Call callback() after the graph's processing order changed (None removes it).
@@ -1282,32 +1129,39 @@ cdef class Client:
         Callbacks run on a Python thread of this client, never on JACK's threads;
         an exception in one goes to sys.unraisablehook and the next event still comes.
         """
-        self._set_callback(RT_EV_GRAPH_ORDER, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_GRAPH_ORDER, callback)
 
     def set_xrun_callback(self, callback):
         """Call callback() after each xrun the server reports (None removes it)."""
-        self._set_callback(RT_EV_XRUN, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_XRUN, callback)
 
     def set_port_registration_callback(self, callback):
         """Call callback(port_name, registered) when any port appears or goes (None removes it)."""
-        self._set_callback(RT_EV_PORT_REGISTRATION, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_PORT_REGISTRATION, callback)
 
     def set_port_connect_callback(self, callback):
         """Call callback(port_a, port_b, connected) when two ports are connected or
         disconnected (None removes it)."""
-        self._set_callback(RT_EV_PORT_CONNECT, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_PORT_CONNECT, callback)
 
     def set_port_rename_callback(self, callback):
         """Call callback(old_name, new_name) when a port is renamed (None removes it)."""
-        self._set_callback(RT_EV_PORT_RENAME, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_PORT_RENAME, callback)
 
     def set_client_registration_callback(self, callback):
         """Call callback(client_name, registered) when a client appears or goes (None removes it)."""
-        self._set_callback(RT_EV_CLIENT_REGISTRATION, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_CLIENT_REGISTRATION, callback)
 
     def set_freewheel_callback(self, callback):
         """Call callback(starting) when the server enters or leaves freewheel mode (None removes it)."""
-        self._set_callback(RT_EV_FREEWHEEL, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_FREEWHEEL, callback)
 
     def set_buffer_size_callback(self, callback):
         """Call callback(nframes) after the server's buffer size changed (None removes it).
@@ -1315,15 +1169,18 @@ cdef class Client:
         Several changes between two looks of the dispatcher (50 ms) give one
         call with the latest size.
         """
-        self._set_callback(RT_EV_BUFFER_SIZE, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_BUFFER_SIZE, callback)
 
     def set_sample_rate_callback(self, callback):
         """Call callback(rate) after the server's sample rate changed (None removes it)."""
-        self._set_callback(RT_EV_SAMPLE_RATE, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_SAMPLE_RATE, callback)
 
     def set_shutdown_callback(self, callback):
         """Call callback(reason) once if the server shuts the client down (None removes it)."""
-        self._set_callback(RT_EV_SHUTDOWN, callback)
+        self._check()
+        self._events.set_callback(self, RT_EV_SHUTDOWN, callback)
 
     def set_thread_init_callback(self, callback):
         """Accepted for old scripts, never called: the original ran it on JACK's
@@ -1336,56 +1193,6 @@ cdef class Client:
                           "callback is not called", RuntimeWarning, stacklevel=2)
 
 
-# check_events() keys in the original's order, then the ones it lacked; -1: never set.
-_EVENT_KEYS = (
-    ("graph_ordering", RT_EV_GRAPH_ORDER),
-    ("port_registration", RT_EV_PORT_REGISTRATION),
-    ("xrun", RT_EV_XRUN),
-    ("shutdown", RT_EV_SHUTDOWN),
-    ("hangup", -1),
-    ("buffer_size", RT_EV_BUFFER_SIZE),
-    ("sample_rate", RT_EV_SAMPLE_RATE),
-    ("freewheel", RT_EV_FREEWHEEL),
-    ("client_registration", RT_EV_CLIENT_REGISTRATION),
-    ("port_connect", RT_EV_PORT_CONNECT),
-    ("port_rename", RT_EV_PORT_RENAME),
-)
-
-
-def _dispatch_loop(ref, stop):
-    """Deliver one client's events to its callbacks until stopped.
-
-    Holds the client only while delivering, so a client nobody else holds
-    can still be freed.
-    """
-    cdef Client client
-    while not stop.is_set():
-        obj = ref()
-        if obj is None:
-            return
-        client = <Client>obj
-        obj = None
-        if not client._dispatch_once(stop):
-            return
-        client = None
-
-
-cdef int _report_callback_error(object callback, object exc) except -1:
-    """Hand an exception from a user callback to sys.unraisablehook, which by
-    default prints it with its traceback; the dispatcher carries on."""
-    cdef object kind = type(exc)
-    cdef object tb = exc.__traceback__
-    Py_INCREF(kind)
-    Py_INCREF(exc)
-    if tb is None:
-        PyErr_Restore(<PyObject *>kind, <PyObject *>exc, NULL)
-    else:
-        Py_INCREF(tb)
-        PyErr_Restore(<PyObject *>kind, <PyObject *>exc, <PyObject *>tb)
-    PyErr_WriteUnraisable(callback)
-    return 0
-
-
 # Transport states, with JACK's values.
 TransportStopped = JackTransportStopped
 TransportRolling = JackTransportRolling
@@ -1394,19 +1201,11 @@ TransportStarting = JackTransportStarting
 TransportNetStarting = JackTransportNetStarting
 
 # JackStatus bits, with JACK's values (see status_text()).
-Failure = JackFailure
-InvalidOption = JackInvalidOption
-NameNotUnique = JackNameNotUnique
-ServerStarted = JackServerStarted
-ServerFailed = JackServerFailed
-ServerError = JackServerError
-NoSuchClient = JackNoSuchClient
-LoadFailure = JackLoadFailure
-InitFailure = JackInitFailure
-ShmFailure = JackShmFailure
-VersionError = JackVersionError
-BackendError = JackBackendError
-ClientZombie = JackClientZombie
+from pyjack._errors import (
+    BackendError, ClientZombie, Failure, InitFailure, InvalidOption, LoadFailure,
+    NameNotUnique, NoSuchClient, ServerError, ServerFailed, ServerStarted, ShmFailure,
+    VersionError,
+)
 
 
 def get_version_string():

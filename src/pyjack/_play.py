@@ -19,7 +19,6 @@ sample.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import os
 import threading
@@ -28,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from . import _state
 from ._core import Client, Error, IsInput, IsOutput, NotConnectedError, TimeoutError, UsageError
 from ._stream import (
     DEPTH,
@@ -35,9 +35,9 @@ from ._stream import (
     as_frames,
     check_out,
     default_server,
-    first_cycle_after,
+    input_start,
+    line_up,
     resolve_ports,
-    same_cycle_offset,
     wait_until,
 )
 
@@ -120,28 +120,14 @@ class _Default:
             side.client.close()
 
 
-_lock = threading.Lock()
-_default: _Default | None = None
-_current: "_Call | None" = None
-_latencies: dict = {}  # routing -> latency in frames found by an earlier playrec()
-
-
-def _close_default() -> None:
-    global _default
-    if _default is not None:
-        _default.close()
-        _default = None
-
-
 def _engine() -> _Default:
-    global _default
-    if _default is not None and not _default.usable():
-        _close_default()
-    if _default is None:
-        _default = _Default()
-        # Registered after any private server's stop, so it runs before it.
-        atexit.register(_close_default)
-    return _default
+    """The default clients, made anew when missing or no longer usable."""
+    with _state.lock:
+        if _state.play_clients is not None and not _state.play_clients.usable():
+            _state.close_play_clients()
+        if _state.play_clients is None:
+            _state.play_clients = _Default()
+        return _state.play_clients
 
 
 class _Call:
@@ -237,16 +223,16 @@ class _Call:
 
 def _begin(kind: str, blocking) -> tuple:
     """Claim the default clients for a new call."""
-    global _current
     if not isinstance(blocking, bool):
         raise TypeError(f"blocking must be True or False, not {blocking!r}")
-    with _lock:
-        if _current is not None and not _current.done.is_set():
-            raise UsageError(f"pyjack.{_current.kind}() is still running; call pyjack.wait() or "
+    with _state.lock:
+        running = _state.current_call
+        if running is not None and not running.done.is_set():
+            raise UsageError(f"pyjack.{running.kind}() is still running; call pyjack.wait() or "
                              "pyjack.stop() before starting another call")
         engine = _engine()
         call = _Call(kind, blocking)
-        _current = call
+        _state.current_call = call
     return call, engine
 
 
@@ -556,17 +542,13 @@ def _rec(call, ins, frames, sources, sink, chunk, bar):
     ins.start()
     for source, port in zip(sources, ins.ports):
         ins.client.connect(source, port)
-    connected = ins.client.frame_time
-    if not wait_until(lambda: ins.moved() >= ins.client.blocksize, "the first input cycle",
-                      call.should_stop):
+    start = input_start(ins, ins.client.frame_time, call.should_stop)
+    if start is None:
         return
-    start = first_cycle_after(ins, connected)
     call.start_time = ins.time_of(start)
     ins.mark()
-    while ins.position < start:
-        target = sink.scratch(min(chunk, start - ins.position))
-        if not ins.exchange(target.T, call.should_stop):
-            return
+    if not ins.skip_to(start, sink.scratch(chunk), call.should_stop):
+        return
     while frames is None or call.frames_recorded < frames:
         if call.should_stop():
             return
@@ -769,8 +751,8 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
                    tuple(ins.ports if loopback else sources), period, rate)
         if isinstance(latency, int):
             call.latency, call.latency_source = latency, "given"
-        elif latency is None and routing in _latencies:
-            call.latency, call.latency_source = _latencies[routing], "cached"
+        elif latency is None and routing in _state.latencies:
+            call.latency, call.latency_source = _state.latencies[routing], "cached"
         bar = _Progress(progress, blocking, frames, rate, "playrec")
         call.sides = (outs, ins)
     except BaseException as error:
@@ -810,12 +792,11 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
         offset = None
     else:
         offset = call.latency if align else 0
-    queued = 0          # frames of data queued so far (then silence)
-    zero = None         # input position that crossed with output position 0
-    deadline = time.monotonic() + _STALL
-    while call.frames_recorded < frames:
-        if call.should_stop():
-            return
+    queued = 0  # frames of data queued so far (then silence)
+
+    def top_up():
+        """Keep `lead` frames of output queued: the data, then silence."""
+        nonlocal queued
         while outs.queued() < lead:
             if queued < frames:
                 k = min(chunk, frames - queued)
@@ -823,29 +804,30 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
             else:
                 k, block = chunk, zeros
             if not outs.exchange(block.T, call.should_stop):
-                return
+                return False
             queued += k
         call.frames_played = min(outs.moved(), frames)
-        if zero is None:
-            zero = same_cycle_offset(outs, ins, period)
-            if zero is None:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("could not line up the input and output cycles")
-                time.sleep(0.001)
-                continue
-            call.start_time = outs.time_of(0)
-            outs.mark()
-            ins.mark()
-        position = ins.position
+        return True
+
+    # zero: the input position that crossed the ports with output position 0.
+    zero = line_up(outs, ins, top_up, call.should_stop)
+    if zero is None:
+        return
+    call.start_time = outs.time_of(0)
+    outs.mark()
+    ins.mark()
+    start = zero if measuring else zero + offset
+    if not ins.skip_to(start, scratch, call.should_stop, between=top_up):
+        return
+    while call.frames_recorded < frames:
+        if call.should_stop() or not top_up():
+            return
+        index = ins.position - start
         if measuring:
-            if position < zero:
-                target = scratch[:min(chunk, zero - position)]
-            else:
-                at = position - zero
-                target = pending[at:at + min(chunk, window - at)]
+            target = pending[index:index + min(chunk, window - index)]
             if not ins.exchange(target.T, call.should_stop):
                 return
-            if ins.position == zero + window:
+            if ins.position == start + window:
                 lag = _find_latency(source.head(head), pending, max_latency)
                 if lag is None:
                     warnings.warn("playrec() could not tell the latency from this signal (no clear "
@@ -857,7 +839,7 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
                     if not any(call.counters()):
                         # Only a clean measurement is kept: in an xrun JACK may
                         # skip a cycle of any client in the path.
-                        _latencies[routing] = lag
+                        _state.latencies[routing] = lag
                 offset = lag if (align and lag is not None) else 0
                 kept = pending[offset:offset + min(frames, window - offset)]
                 for at in range(0, len(kept), chunk):
@@ -865,13 +847,9 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
                 call.frames_recorded = len(kept)
                 measuring = False
                 pending = None
+                # From here on the recording continues where kept ends.
+                start = zero + offset
         else:
-            start = zero + offset
-            if position < start:
-                if not ins.exchange(scratch[:min(chunk, start - position)].T, call.should_stop):
-                    return
-                continue
-            index = position - start
             k = min(chunk, frames - index)
             if not ins.exchange(sink.target(index, k).T, call.should_stop):
                 return
@@ -920,7 +898,7 @@ def get_status() -> Status:
     >>> pyjack.get_status().lost_in        # doctest: +SKIP
     0
     """
-    call = _current
+    call = _state.current_call
     return Status() if call is None else call.status()
 
 
@@ -937,7 +915,7 @@ def wait(timeout=None) -> Status:
     if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
                                 or timeout < 0):
         raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
-    call = _current
+    call = _state.current_call
     if call is None:
         return Status()
     if not call.done.wait(timeout):
@@ -959,7 +937,7 @@ def stop():
     >>> pyjack.rec(60 * 48000)             # doctest: +SKIP
     >>> x = pyjack.stop()                  # what was taken so far
     """
-    call = _current
+    call = _state.current_call
     if call is None:
         return None
     call.stop_event.set()

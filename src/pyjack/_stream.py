@@ -10,10 +10,8 @@ position that crossed in the same cycle are known to the frame.
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
-import threading
 import time
 import warnings
 
@@ -30,6 +28,7 @@ from ._core import (
     TimeoutError,
     UsageError,
 )
+from . import _state
 from ._server import Server, server_running
 
 __all__ = ["Stream", "default_server"]
@@ -41,9 +40,6 @@ DEPTH = 1 << 17
 _SLICE = 0.1
 # Seconds without any audio moving before a wait gives up: the server stalled.
 _STALL = 10.0
-
-_private_server: Server | None = None
-_server_lock = threading.Lock()
 
 
 def default_server() -> str:
@@ -57,16 +53,15 @@ def default_server() -> str:
     >>> pyjack.default_server()            # doctest: +SKIP
     'default'
     """
-    global _private_server
-    with _server_lock:
-        if _private_server is not None and _private_server.running:
-            return _private_server.name
+    with _state.lock:
+        server = _state.private_server
+        if server is not None and server.running:
+            return server.name
         name = os.environ.get("JACK_DEFAULT_SERVER", "default")
         if server_running(name):
             return name
         server = Server(rate=48000, period=256).start()
-        _private_server = server
-        atexit.register(server.stop)
+        _state.private_server = server  # stopped at exit (_state)
         warnings.warn(
             f"no JACK server {name!r} is running, so pyjack started a private one with the "
             f"dummy backend ({server.name!r}, 48000 Hz): it makes no sound. Start jackd (or "
@@ -216,6 +211,18 @@ class Side:
     def time_of(self, position: int):
         return self.client.frame_time_of(position, self.flag)
 
+    def skip_to(self, position: int, scratch: np.ndarray, should_stop=None, between=None) -> bool:
+        """Read and drop input up to a stream position, through scratch shaped
+        (frames, ports). between(), if given, runs before each read and may
+        return False to stop (as should_stop() may). False when stopped."""
+        while self.position < position:
+            if between is not None and not between():
+                return False
+            k = min(len(scratch), position - self.position)
+            if not self.exchange(scratch[:k].T, should_stop):
+                return False
+        return True
+
     @property
     def chunk_limit(self) -> int:
         # One piece for the engine: an exchange then moves all or nothing.
@@ -279,6 +286,34 @@ def same_cycle_offset(outs: Side, ins: Side, period: int):
             return None
         found.append(mi - mo)
     return found[0] if found[0] == found[1] else None
+
+
+def input_start(ins: Side, connected: int, should_stop=None):
+    """Input position of the first JACK cycle that began after frame time
+    connected (taken when the connections were made): the first frame worth
+    recording. Waits for the first input cycle; None if should_stop()."""
+    if not wait_until(lambda: ins.moved() >= ins.client.blocksize, "the first input cycle",
+                      should_stop):
+        return None
+    return first_cycle_after(ins, connected)
+
+
+def line_up(outs: Side, ins: Side, top_up, should_stop=None):
+    """The input position that crossed the ports in the same JACK cycle as
+    output position 0 (see same_cycle_offset), waiting until it can be
+    told. top_up() keeps output queued meanwhile and may return False to
+    stop. None if stopped."""
+    period = ins.client.blocksize
+    deadline = time.monotonic() + _STALL
+    while True:
+        if (should_stop is not None and should_stop()) or not top_up():
+            return None
+        offset = same_cycle_offset(outs, ins, period)
+        if offset is not None:
+            return offset
+        if time.monotonic() > deadline:
+            raise TimeoutError("could not line up the input and output cycles")
+        time.sleep(0.001)
 
 
 def first_cycle_after(ins: Side, frame_time: int) -> int:
@@ -384,12 +419,12 @@ class Stream:
 
     >>> with pyjack.Stream(inputs=1, outputs=1, name="lowpass", latency=4096) as s:
     ...     for inblock, outblock in s.blocks(256, frames=48000):
-    ...         outblock[:] = 0.5 * inblock                 # doctest: +SKIP
+    ...         outblock[:] = 0.5 * inblock
 
     Reading and writing separately:
 
     >>> with pyjack.Stream(inputs="system:capture_1") as s:
-    ...     x = s.read(4800)               # (4800, 1) float32  # doctest: +SKIP
+    ...     x = s.read(4800)               # (4800, 1) float32
     """
 
     def __init__(self, inputs=None, outputs=None, *, name: str = "pyjack-stream", server=None,
@@ -474,9 +509,10 @@ class Stream:
                     outs.client.connect(port, dest)
             self._started = True
             if ins is not None:
-                self._skip_to(self._ready_position(ins))
-            if ins is not None and outs is not None and self.latency is not None:
-                self._line_up()
+                scratch = np.empty((ins.chunk_limit, len(ins.ports)), np.float32)
+                ins.skip_to(input_start(ins, ins.client.frame_time), scratch)
+                if outs is not None and self.latency is not None:
+                    self._line_up(scratch)
             for side in (ins, outs):
                 if side is not None:
                     side.mark()
@@ -484,33 +520,18 @@ class Stream:
             self.stop()
             raise
 
-    def _ready_position(self, ins: Side) -> int:
-        connected = ins.client.frame_time
-        wait_until(lambda: ins.moved() >= self.blocksize, "the first input cycle")
-        return first_cycle_after(ins, connected)
-
-    def _skip_to(self, position: int) -> None:
-        ins = self._ins
-        scratch = np.empty((ins.chunk_limit, len(ins.ports)), np.float32)
-        while ins.position < position:
-            k = min(len(scratch), position - ins.position)
-            ins.exchange(scratch[:k].T)
-
-    def _line_up(self) -> None:
+    def _line_up(self, scratch: np.ndarray) -> None:
         """Pad the output's start so that output k leaves `latency` frames
         after input k arrived, to the frame."""
         ins, outs, period = self._ins, self._outs, self.blocksize
         zeros = np.zeros((2 * period, len(outs.ports)), np.float32)
-        offset = None
-        deadline = time.monotonic() + _STALL
-        while offset is None:
+
+        def top_up():
             if outs.queued() < 2 * period:
                 outs.exchange(zeros.T)
-            offset = same_cycle_offset(outs, ins, period)
-            if offset is None:
-                if time.monotonic() > deadline:
-                    raise TimeoutError("could not line up the stream's input and output cycles")
-                time.sleep(0.001)
+            return True
+
+        offset = line_up(outs, ins, top_up)
         written = outs.position
         skip = max(ins.position, written + offset - self.latency)
         pad = skip + self.latency - offset
@@ -518,7 +539,7 @@ class Stream:
         while outs.position < pad:
             k = min(len(zeros), pad - outs.position)
             outs.exchange(zeros[:k].T)
-        self._skip_to(skip)
+        ins.skip_to(skip, scratch)
 
     def stop(self) -> None:
         """Deactivate the clients (queued output is dropped). start() again begins anew."""

@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 
     char *record_mem = malloc(RECORD_RING);
     ring_init(&records, record_mem, RECORD_RING);
-    record_count = 1000 + (long)(1000000 * scale);
+    record_count = scale > 0 ? (long)(1000000 * scale) : 1000;
     run_pair(record_producer, record_consumer);
     if (!atomic_load(&failed) && ring_readable(&records) != 0)
         fail("records left over", (long)ring_readable(&records), 0);
@@ -267,13 +267,13 @@ int main(int argc, char **argv)
 
     char *frame_mem = malloc(FRAME_RING * sizeof(float));
     ring_init(&frames, frame_mem, FRAME_RING * sizeof(float));
-    frame_count = 10000 + (long)(20000000 * scale);
+    frame_count = scale > 0 ? (long)(20000000 * scale) : 10000;
     run_pair(frame_producer, frame_consumer);
     printf("frames: %ld frames in blocks of 1..%d through a %d-frame ring\n", frame_count, BLOCK_MAX,
            FRAME_RING);
 
     atomic_init(&table, new_table(2, 0));
-    swap_count = 100 + (long)(200000 * scale);
+    swap_count = scale > 0 ? (long)(200000 * scale) : 100;
     run_pair(process_thread, swap_thread);
     free_table(atomic_load(&table));
     printf("tables: %ld swaps while the process thread ran %ld cycles\n", swap_count,
