@@ -29,6 +29,15 @@ ROWS = [
      "`test_rtsafe.py`"),
     ("test_probe_counts_a_process_callback_that_runs_python",
      "The probe sees a process callback that runs Python", "`test_rtsafe.py`"),
+    ("test_realtime_code_refers_to_no_allocator_lock_or_printf",
+     "The code JACK's threads run (`_rt_jack.c`) refers to no allocator, mutex, `printf` or "
+     "sleep symbol (`nm -u`)", "`.ci/rtcheck`, `test_engine.py`"),
+    ("test_ring_and_table_swap_under_thread_sanitizer",
+     "The ring and the port-table swap under ThreadSanitizer, two threads each, no server",
+     "`.ci/tsan`, `test_engine.py`"),
+    ("test_retry_after_a_sync_error_never_queues_a_frame_twice",
+     "Requests of 4x the ring depth with a 0.2 s Python stall inside one, each retried until "
+     "it succeeds: every call's input filled, the ramp heard exactly once", "`test_engine.py`"),
     ("test_server_going_away_mid_stream_ends_every_call_within_2_s[kill]",
      "Server killed (SIGKILL) mid-stream: every blocked call raises within 2 s, "
      "`stats.shutdown` is set, a new client works on a new server", "`test_faults.py`"),

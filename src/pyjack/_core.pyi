@@ -51,6 +51,7 @@ class Stats(NamedTuple):
     shutdown: bool
     freewheel: bool
     mlocked: bool
+    mlock_error: str
 
 def status_text(status: int) -> str: ...
 def get_version() -> tuple[int, int, int, int]: ...
@@ -60,7 +61,9 @@ class Client:
     name: str
     processing: bool
     def __init__(self, name: str, processing: bool = True, *, server: str | None = None,
-                 depth: int = ..., use_exact_name: bool = False) -> None: ...
+                 depth: int = ..., use_exact_name: bool = False) -> None:
+        """depth: ring frames per port and direction; with processing at least two of
+        the server's periods (ValueError otherwise)."""
     def __enter__(self) -> Client: ...
     def __exit__(self, *exc: Any) -> None: ...
     def close(self) -> None: ...
@@ -91,7 +94,16 @@ class Client:
     def connect(self, source: str, destination: str) -> None: ...
     def disconnect(self, source: str, destination: str) -> None: ...
     def process(self, output: npt.NDArray[np.float32], input: npt.NDArray[np.float32], *,
-                timeout: float | None = None) -> None: ...
+                timeout: float | None = None) -> None:
+        """Queue output, fill input. A sync error is decided when the call starts,
+        from the frames lost before it: such a call fills its whole input and queues
+        none of its output, so calling again with the same output retries it exactly.
+        Losses during a call are raised by the next call. UsageError once the
+        server's period is more than half the depth."""
+    def wait_moved(self, direction: int, frames: int, *, timeout: float | None = None) -> None:
+        """Wait until stats.frames_in (direction IsInput) or stats.frames_out (IsOutput)
+        reaches frames. TimeoutError, NotConnectedError (closed or shut down),
+        UsageError (not active)."""
     @property
     def input_position(self) -> int: ...
     @property

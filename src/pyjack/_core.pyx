@@ -8,7 +8,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, strlen, strncpy
+from libc.string cimport memcpy, memset, strlen, strncpy
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from posix.unistd cimport usleep
 
@@ -37,6 +37,9 @@ DEFAULT_DEPTH = 16384
 # signals and timeouts again.
 cdef int WAIT_SLICE_MS = 50
 
+# How long close() and attach() wait for a running event callback to return.
+cdef double CALLBACK_JOIN_TIMEOUT = 2.0
+
 
 from pyjack._errors import (
     Error, InputSyncError, NotConnectedError, OutputSyncError, TimeoutError, UsageError,
@@ -47,7 +50,7 @@ from pyjack._errors import (
 Stats = collections.namedtuple("Stats", [
     "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
     "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
-    "freewheel", "mlocked"], module="pyjack")
+    "freewheel", "mlocked", "mlock_error"], module="pyjack")
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -57,7 +60,10 @@ because Python did not queue output in time (counted once output has started).
 xruns: xruns the server reported. events_dropped: event records lost because
 the queue was full. buffer_size, sample_rate: the server's current values.
 depth: ring depth in frames. shutdown: the server has gone away. freewheel:
-the server is freewheeling. mlocked: every ring is locked in memory.
+the server is freewheeling. mlocked: every ring is locked in memory (mlock()
+succeeded for each), so the real-time thread cannot page-fault on them.
+mlock_error: why not, when mlocked is False (e.g. RLIMIT_MEMLOCK too small),
+else "".
 """
 
 # What a return code given to Client._fail() is.
@@ -65,6 +71,16 @@ cdef enum:
     _ENGINE = 0        # an engine code, RT_*
     _JACK = 1          # a JACK function's return code
     _OPEN_STATUS = 2   # jack_client_open()'s status bits
+
+
+cdef str _moved(rt_request *req, Py_ssize_t in_frames, Py_ssize_t out_frames):
+    """How much of a process() call moved, in words."""
+    parts = []
+    if in_frames >= 0:
+        parts.append(f"{req.done_in} of {req.nframes} input frames read")
+    if out_frames >= 0:
+        parts.append(f"{req.done_out} of {req.nframes} output frames queued")
+    return " and ".join(parts)
 
 
 cdef bytes _encode(object value, str what):
@@ -199,7 +215,8 @@ cdef class Client:
         A server is never started behind your back.
     depth: ring depth in frames per port and direction. Python may fall behind
         the server by this much before input is dropped; output may be queued
-        this far ahead.
+        this far ahead. With processing, it must be at least two of the
+        server's periods (ValueError otherwise).
     use_exact_name: fail instead of accepting a renamed client.
 
     Raises NotConnectedError when no server answers.
@@ -225,8 +242,7 @@ cdef class Client:
     cdef readonly str name
     cdef readonly bint processing
     cdef dict _ports          # full name -> jack_port_t address of our ports
-    cdef uint64_t _seen_lost_in
-    cdef uint64_t _seen_lost_out
+    cdef int _waiting             # threads inside wait_moved(): attach() must not free the engine
     # Settings kept so that attach() can open the client again.
     cdef object _server
     cdef uint32_t _depth_setting
@@ -277,12 +293,13 @@ cdef class Client:
         if client == NULL:
             where = f"JACK server {server!r}" if server is not None else "the JACK server"
             self._fail(<int>status, f"open client {name!r} on {where}", _OPEN_STATUS)
-        if self._engine != NULL:
-            # A closed engine from before detach(); nothing uses it any more.
-            self._events.engine = NULL
+        cdef jack_nframes_t period = jack_get_buffer_size(client)
+        if self.processing and 2 * <uint64_t>period > self._depth_setting:
             with nogil:
-                rt_destroy(self._engine)
-            self._engine = NULL
+                jack_client_close(client)
+            raise ValueError(
+                f"depth {self._depth_setting} frames is less than two periods of the server "
+                f"(period {period} frames): process() could not keep up; use depth >= {2 * period}")
         self._client = client
         self._engine = rt_create(self._depth_setting)
         if self._engine == NULL:
@@ -294,7 +311,6 @@ cdef class Client:
             raise Error(f"could not install the JACK callbacks of client {name!r}: "
                         "the JACK server refused them")
         self.name = jack_get_client_name(self._client).decode()
-        self._reset_seen()
         self._events.open(self._engine, self)
         return 0
 
@@ -321,7 +337,9 @@ cdef class Client:
         """Deactivate and close the client. Safe to call more than once, and
         while other threads use the client: their calls raise NotConnectedError.
 
-        Waits for a running event callback to return (unless called from one).
+        Waits up to 2 s for a running event callback to return (unless called
+        from one); a callback that blocks longer is left running, with a
+        RuntimeWarning, and the client is closed anyway.
         """
         self._events.stop(False)
         if self._engine != NULL and self._client != NULL:
@@ -334,7 +352,10 @@ cdef class Client:
                 rt_close(self._engine)  # also wakes the dispatcher
         self._client = NULL
         self._ports.clear()
-        self._events.stop(True)
+        if self._events.stop(True):
+            warnings.warn(f"an event callback of client {self.name!r} did not return within "
+                          f"{CALLBACK_JOIN_TIMEOUT:g} s; close() goes on without waiting for it",
+                          RuntimeWarning, stacklevel=2)
 
     @property
     def closed(self):
@@ -353,7 +374,14 @@ cdef class Client:
                                     + (f": {reason}" if reason else ""))
         return 0
 
-    cdef int _fail(self, int rc, str doing, int source=_ENGINE, str detail="") except -1:
+    cdef int _need_engine(self) except -1:
+        """Raise NotConnectedError if the client has no engine (a failed attach())."""
+        if self._engine == NULL:
+            raise NotConnectedError(f"client {self.name!r} is not attached")
+        return 0
+
+    cdef int _fail(self, int rc, str doing, int source=_ENGINE, str detail="",
+                   uint64_t lost=0) except -1:
         """Raise the exception for a failed call: the one place where engine
         codes (RT_*), JACK return codes and jack_client_open() status bits
         become exceptions.
@@ -361,6 +389,7 @@ cdef class Client:
         doing: what failed, in words that follow "could not" (e.g. "connect
         'a' to 'b'"). source: _ENGINE, _JACK or _OPEN_STATUS, the kind of rc.
         detail: words added to the message (a hint, how far a call got).
+        lost: with a sync error, the frames lost.
         A closed client or a server gone away is reported as such first,
         whatever the code.
         """
@@ -387,16 +416,22 @@ cdef class Client:
                 raise MemoryError(f"could not {doing}: out of memory")
             if rc == RT_INPUT_SYNC:
                 rt_get_stats(self._engine, &s)
-                lost, self._seen_lost_in = s.lost_in - self._seen_lost_in, s.lost_in
                 raise InputSyncError(
-                    f"{lost} input frames were dropped since the previous process() call because "
-                    f"the ring ({s.depth} frames) was full{detail}; this call's output was not queued")
+                    f"{lost} input frames were dropped before this process() call because the "
+                    f"ring ({s.depth} frames) was full; the input array was filled and none of "
+                    "this call's output was queued: call again with the same output")
             if rc == RT_OUTPUT_SYNC:
-                rt_get_stats(self._engine, &s)
-                lost, self._seen_lost_out = s.lost_out - self._seen_lost_out, s.lost_out
                 raise OutputSyncError(
-                    f"output ran dry for {lost} frames since the previous process() call{detail}; "
-                    "this call's output was not queued")
+                    f"output ran dry for {lost} frames before this process() call; the input "
+                    "array was filled and none of this call's output was queued: call again "
+                    "with the same output")
+            if rc == RT_DEPTH:
+                rt_get_stats(self._engine, &s)
+                raise UsageError(
+                    f"could not {doing}: the server's period is now {s.buffer_size} frames, more "
+                    f"than half the ring depth ({s.depth} frames) of client {self.name!r}, so "
+                    f"the rings cannot keep up; open a client with depth >= {2 * s.buffer_size}"
+                    f"{detail}")
             if rc == RT_PORTS_CHANGED:
                 raise ValueError(
                     f"the ports of client {self.name!r} changed during {doing}{detail}: it now has "
@@ -416,7 +451,6 @@ cdef class Client:
             rc = rt_activate(self._engine)
         if rc != RT_OK:
             self._fail(rc, f"activate client {self.name!r}")
-        self._reset_seen()
         self._events.forget_activation_buffer_size()
 
     def deactivate(self):
@@ -452,6 +486,7 @@ cdef class Client:
     @property
     def depth(self):
         """Ring depth in frames per port and direction."""
+        self._need_engine()
         cdef rt_stats s
         rt_get_stats(self._engine, &s)
         return s.depth
@@ -459,11 +494,15 @@ cdef class Client:
     @property
     def stats(self):
         """A Stats tuple of the engine's counters (see pyjack.Stats)."""
+        self._need_engine()
         cdef rt_stats s
+        cdef char why[256]
         rt_get_stats(self._engine, &s)
+        with nogil:  # it takes the engine's lock
+            rt_mlock_error(self._engine, why, sizeof(why))
         return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
                      s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
-                     bool(s.freewheel), bool(s.mlocked))
+                     bool(s.freewheel), bool(s.mlocked), why.decode(errors="replace"))
 
     # -- ports ------------------------------------------------------------
 
@@ -530,6 +569,7 @@ cdef class Client:
         self._ports.pop(full, None)
 
     cdef list _port_names(self, int direction):
+        self._need_engine()
         cdef uint32_t room = rt_port_count(self._engine, direction) + 8
         cdef uint32_t count
         cdef char (*names)[320]
@@ -679,12 +719,6 @@ cdef class Client:
 
     # -- audio ------------------------------------------------------------
 
-    cdef void _reset_seen(self):
-        cdef rt_stats s
-        rt_get_stats(self._engine, &s)
-        self._seen_lost_in = s.lost_in
-        self._seen_lost_out = s.lost_out
-
     def process(self, output, input, *, timeout=None):
         """Exchange audio with the real-time thread: queue output, fill input.
 
@@ -698,17 +732,30 @@ cdef class Client:
         the output fits in the ring, so JACK paces the caller. The first call's
         frame count sets how far output runs ahead of input.
 
+        Sync errors and retrying: whether a call raises InputSyncError or
+        OutputSyncError is decided when it starts, from the frames lost before
+        it (since the previous call). Such a call still fills its whole input
+        array (with the oldest frames the ring kept) and queues none of its
+        output, so calling again with the same output retries it exactly, for
+        any frame count: nothing is queued twice. (The output may run dry
+        while such a call reads its input; that silence follows from the
+        error raised and is not counted again.) Frames lost while a call
+        runs are reported by the next call. When both directions lost frames,
+        InputSyncError comes first and OutputSyncError with the next call.
+
         Raises:
-            InputSyncError: input was lost since the previous call (the input
-                array is still filled, with the oldest frames kept).
-            OutputSyncError: output underran since the previous call.
-            With either, this call's output is not queued: call again with the
-            same output to retry it.
+            InputSyncError: input was lost before this call.
+            OutputSyncError: output ran dry before this call.
             TimeoutError: timeout seconds passed (also a builtin TimeoutError).
+                The message says how many frames were read and queued: the
+                call may have moved part of the arrays. A sync error it was
+                to raise is raised by the next call.
             NotConnectedError: the server went away or the client was closed.
-            UsageError: the client is not active, or another thread is in process().
+            UsageError: the client is not active, another thread is in
+                process(), or the server's period grew above half the depth.
             TypeError / ValueError: the arrays are not as described above.
-            KeyboardInterrupt: Ctrl-C, within about 50 ms.
+            KeyboardInterrupt: Ctrl-C, within about 50 ms (with part of the
+                arrays moved, as for TimeoutError).
         """
         self._check()
         if not self.processing:
@@ -730,7 +777,9 @@ cdef class Client:
             if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout >= 0:
                 raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
             deadline = _now() + timeout
-        cdef uint32_t done = 0
+        cdef rt_request req
+        memset(&req, 0, sizeof(req))
+        req.nframes = nframes
         cdef int rc
         cdef int slice_ms
         rc = rt_exchange_begin(self._engine)
@@ -742,31 +791,97 @@ cdef class Client:
                 if has_deadline:
                     slice_ms = <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
                 with nogil:
-                    rc = rt_exchange(self._engine, &out_block, &in_block, nframes, &done, slice_ms)
+                    rc = rt_exchange(self._engine, &out_block, &in_block, &req, slice_ms)
                 if rc == RT_OK:
                     return None
                 if rc == RT_AGAIN:
                     PyErr_CheckSignals()
                     if has_deadline and _now() >= deadline:
                         raise TimeoutError(
-                            f"process() timed out after {timeout} s with {done} of {nframes} frames "
-                            f"exchanged on client {self.name!r}")
+                            f"process() timed out after {timeout} s on client {self.name!r} with "
+                            f"{_moved(&req, in_frames, out_frames)}")
                     continue
-                self._fail(rc, "run process()", _ENGINE, (f" after {done} of {nframes} frames"
-                                                          if 0 < done < nframes else ""))
+                self._fail(rc, "run process()", _ENGINE,
+                           (f" after {_moved(&req, in_frames, out_frames)}"
+                            if req.done_in or req.done_out else ""), req.lost)
         finally:
             rt_exchange_end(self._engine)
+
+    def wait_moved(self, direction, frames, *, timeout=None):
+        """Wait until the real-time thread has moved a number of frames.
+
+        direction: IsInput to wait on stats.frames_in (frames written into the
+            input rings), IsOutput on stats.frames_out (frames taken from the
+            output rings).
+        frames: the counter value to wait for, an absolute count as in stats.
+        Returns at once when the counter is already there. Waits with the
+        GIL released, woken by the real-time thread after each cycle; any
+        number of threads may wait at once.
+
+        Raises:
+            TimeoutError: timeout seconds passed (also a builtin TimeoutError).
+            NotConnectedError: the client was closed or the server went away.
+            UsageError: the client is not active (it would wait forever).
+            ValueError: a bad direction, frames or timeout.
+            KeyboardInterrupt: Ctrl-C, within about 50 ms.
+        """
+        if direction != IsInput and direction != IsOutput:
+            raise ValueError(f"direction must be IsInput or IsOutput, not {direction!r}")
+        if not isinstance(frames, int) or isinstance(frames, bool) or not 0 <= frames < 1 << 64:
+            raise ValueError(f"frames must be an int >= 0 (a stats counter value), not {frames!r}")
+        cdef double deadline = 0.0
+        cdef bint has_deadline = timeout is not None
+        if has_deadline:
+            if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout >= 0:
+                raise ValueError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r}")
+            deadline = _now() + timeout
+        self._check()
+        cdef int dir = RT_INPUT if direction == IsInput else RT_OUTPUT
+        cdef uint64_t total = frames
+        cdef rt_engine *engine = self._engine
+        counter = "frames_in" if dir == RT_INPUT else "frames_out"
+        self._waiting += 1
+        try:
+            return self._wait_moved(engine, dir, total, frames, has_deadline, deadline, timeout,
+                                    counter)
+        finally:
+            self._waiting -= 1
+
+    cdef object _wait_moved(self, rt_engine *engine, int dir, uint64_t total, object frames,
+                            bint has_deadline, double deadline, object timeout, str counter):
+        cdef int rc, slice_ms
+        while True:
+            slice_ms = WAIT_SLICE_MS
+            if has_deadline:
+                slice_ms = <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
+            with nogil:
+                rc = rt_wait_moved(engine, dir, total, slice_ms)
+            if rc == RT_OK:
+                return None
+            if rc == RT_AGAIN:
+                PyErr_CheckSignals()
+                if has_deadline and _now() >= deadline:
+                    raise TimeoutError(
+                        f"wait_moved() timed out after {timeout} s on client {self.name!r}: "
+                        f"stats.{counter} is {getattr(self.stats, counter)}, not yet {frames}")
+                continue
+            if rc == RT_INACTIVE:
+                raise UsageError(f"client {self.name!r} is not active: stats.{counter} cannot "
+                                 f"reach {frames}; call activate() first")
+            self._fail(rc, f"wait for stats.{counter} to reach {frames}")
 
     # -- time -------------------------------------------------------------
 
     @property
     def input_position(self):
         """Frames read by process() per input port since activate()."""
+        self._need_engine()
         return rt_position(self._engine, RT_INPUT)
 
     @property
     def output_position(self):
         """Frames queued by process() per output port since activate()."""
+        self._need_engine()
         return rt_position(self._engine, RT_OUTPUT)
 
     def frame_time_of(self, position, direction=IsInput):
@@ -778,6 +893,7 @@ cdef class Client:
         """
         if direction not in (IsInput, IsOutput):
             raise ValueError("direction must be IsInput or IsOutput")
+        self._need_engine()
         cdef jack_nframes_t t
         if rt_frame_time_of(self._engine, RT_INPUT if direction == IsInput else RT_OUTPUT,
                             position, &t) != 0:
@@ -804,12 +920,21 @@ cdef class Client:
         """
         if self._client != NULL:
             raise UsageError(f"client {self.name!r} is already attached; detach() it first")
-        self._events.stop(True)  # it must have left the old engine before that is freed
+        # The dispatcher must have left the old engine before that is freed.
+        if self._events.stop(True):
+            raise UsageError(f"an event callback of client {self.name!r} is still running; "
+                             "let it return before attach()")
         if self._engine != NULL:
-            if rt_exchange_begin(self._engine) != RT_OK:
-                raise UsageError(f"process() is still running on client {self.name!r} "
-                                 "in another thread; wait for it before attach()")
+            if self._waiting or rt_exchange_begin(self._engine) != RT_OK:
+                raise UsageError(f"process() or wait_moved() is still running on client "
+                                 f"{self.name!r} in another thread; wait for it before attach()")
             rt_exchange_end(self._engine)
+            # The closed engine from before detach(); nothing uses it any more.
+            # A failed open below leaves the client without one.
+            self._events.engine = NULL
+            with nogil:
+                rt_destroy(self._engine)
+            self._engine = NULL
         self._open(self.name if name is None else name)
 
     def detach(self):

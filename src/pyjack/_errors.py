@@ -29,16 +29,18 @@ class UsageError(Error, RuntimeError):
 
 
 class InputSyncError(Error):
-    """Input frames were lost since the previous process() call.
+    """Input frames were lost before this process() call started.
 
-    Raised after the input array has been filled; that call's output was not queued.
+    Raised after the whole input array has been filled; none of that call's
+    output was queued, so calling again with the same output retries it.
     """
 
 
 class OutputSyncError(Error):
-    """Output ran dry (frames were zero-filled) since the previous process() call.
+    """Output ran dry (frames were zero-filled) before this process() call started.
 
-    Raised after the input array has been filled; that call's output was not queued.
+    Raised after the whole input array has been filled; none of that call's
+    output was queued, so calling again with the same output retries it.
     """
 
 

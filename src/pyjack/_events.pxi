@@ -153,7 +153,8 @@ cdef class _Events:
 
     cdef int stop(self, bint wait) except -1:
         """Stop the dispatcher; with wait, also wait for it unless called from
-        it (by a callback)."""
+        it (by a callback), at most CALLBACK_JOIN_TIMEOUT. Returns 1 if a
+        callback still runs after that, else 0."""
         if self.stop_flag is not None:
             self.stop_flag.set()
             self.stop_flag = None
@@ -161,7 +162,9 @@ cdef class _Events:
             rt_set_event_queue(self.engine, 0)
         thread = self.thread
         if wait and thread is not None and thread is not threading.current_thread():
-            thread.join()
+            thread.join(CALLBACK_JOIN_TIMEOUT)
+            if thread.is_alive():
+                return 1
             self.thread = None
         return 0
 

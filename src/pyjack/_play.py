@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import time
 import warnings
 
 import numpy as np
@@ -39,7 +38,6 @@ from ._stream import (
     input_start,
     line_up,
     resolve_ports,
-    wait_until,
 )
 
 __all__ = ["Status", "get_status", "measure_latency", "play", "playrec", "rec", "stop", "wait"]
@@ -422,10 +420,6 @@ def _chunk(side: Side) -> int:
     return max(period, min(side.chunk_limit, rate // 20))
 
 
-def _poll_interval(side: Side) -> float:
-    return min(0.005, max(0.0005, side.client.blocksize / side.client.samplerate / 2))
-
-
 def _check_channels(channels):
     if channels is None:
         return None
@@ -648,7 +642,6 @@ def _play(call, outs, source, dests, chunk, bar):
     # Everything is queued: wait for the last frame to leave, with silence
     # queued behind it so the ring never runs dry (that would count as lost).
     zeros = np.zeros((chunk, source.channels), np.float32)
-    poll = _poll_interval(outs)
     while outs.moved() < frames:
         if call.should_stop():
             return
@@ -657,7 +650,8 @@ def _play(call, outs, source, dests, chunk, bar):
         _note_start(call, outs, period)
         call.frames_played = min(outs.moved(), frames)
         bar.update(call.frames_played)
-        time.sleep(poll)
+        if not outs.wait_moved(min(outs.moved() + 1, frames), call.should_stop):
+            return
     _note_start(call, outs, period)
     call.frames_played = frames
     bar.update(frames)
@@ -778,7 +772,7 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
             connect(outs.client, port, dest)
         for src, port in zip(sources, ins.ports):
             connect(ins.client, src, port)
-    if not wait_until(lambda: ins.moved() >= 2 * period, "the first input cycles", call.should_stop):
+    if not ins.wait_moved(2 * period, call.should_stop):
         return
     # Output stays this far ahead, so Python may stall that long unheard.
     lead = min(outs.client.depth // 2, max(4 * chunk, rate // 4))

@@ -1,52 +1,26 @@
-/* pyjack real-time engine.
+/* pyjack real-time engine: what Python threads call.
  *
- * Threads, and what each may do here:
+ * What JACK's threads run is in _rt_jack.c (its header comment says what
+ * they may do), the ring in _ring.h, the shared structures in
+ * _rt_internal.h.
  *
- * 1. JACK's process thread runs rt_process() and nothing else of ours. It
- *    copies between JACK port buffers and the rings, zero-fills and counts on
- *    output underrun, drops whole cycles and counts them on input overrun,
- *    updates atomic counters and posts at most one semaphore a cycle. It never
- *    allocates, frees, locks, prints, sleeps or touches Python; the only
- *    system call it may make is that sem_post (a futex wake).
+ * Python threads call every rt_* function here, always outside the GIL for
+ * anything that waits or takes a lock. They serialise among themselves with
+ * two mutexes that the JACK threads never take, always taken in this order:
+ * - ports_lock around every libjack request on the client (port changes,
+ *   connections, listing, activation, close; rt_request_begin/end for those
+ *   made outside this file): libjack mixes up the replies of requests sent
+ *   by two threads at once on one client, and rt_close() frees the client;
+ * - lock around the tables, rings and stream positions, held only for
+ *   copies and table swaps, so process() never waits for a server round
+ *   trip of another thread.
+ * Counters, port counts and positions are atomics, read without a lock.
+ * Waits are slices of at most the caller's wait_ms so that Python can answer
+ * Ctrl-C and timeouts.
  *
- *    Freewheel is the one exception. JACK is not real time then: it runs
- *    cycles back to back and waits for every client. So while freewheeling,
- *    instead of dropping input on a full ring or zero-filling output on an
- *    empty one (once output has started), the process thread waits for
- *    Python on the `room` semaphore, in 10 ms slices, which Python posts
- *    after each exchange. It stops waiting, and drops and counts as usual,
- *    when freewheel ends, the client is deactivated, closed or shut down,
- *    a port change needs the cycle to end, or Python made no progress
- *    for FREEWHEEL_WAIT_MS (under the 10 s JACK2 waits for a client); after
- *    such a timeout it does not wait again until Python makes progress.
- *    Rendering through process() in freewheel is therefore lossless.
- *
- * 2. JACK's notification thread runs the on_* callbacks below. They update
- *    atomics and push fixed-size rt_event records into a preallocated
- *    lock-free ring, then post a semaphore. Same rules as the process thread:
- *    no allocation, no lock, no printing, no Python. They may call
- *    jack_port_by_id() and jack_port_name(), which only read the client's
- *    shared-memory copy of the graph.
- *
- *    tests/test_rtsafe.py checks rules 1 and 2 by counting the calls made
- *    on both threads with an LD_PRELOAD library.
- *
- * 3. Python threads call every other rt_* function, always outside the GIL
- *    for anything that waits. They serialise among themselves with two
- *    mutexes that the JACK threads never take, always taken in this order:
- *    - ports_lock around every libjack request on the client (port changes,
- *      connections, listing, activation, close; rt_request_begin/end for
- *      those made outside this file): libjack mixes up the replies of
- *      requests sent by two threads at once on one client, and rt_close()
- *      frees the client;
- *    - lock around the tables, rings and stream positions, held only for
- *      copies and table swaps, so process() never waits for a server
- *      round trip of another thread.
- *    Waits are slices of at most the caller's wait_ms so that Python can
- *    answer Ctrl-C and timeouts.
- *
- * Data path: one jack_ringbuffer_t per port and direction, holding float32
- * frames, depth frames deep. The process thread is the writer of the input
+ * Data path: one ring (_ring.h) per port and direction, holding exactly
+ * depth float32 frames, its memory mmap'ed, mlocked and touched before the
+ * process thread can see it. The process thread is the writer of the input
  * rings and the reader of the output rings; Python the other end. Each
  * direction is one stream with a frame position that both sides count. A
  * port added while active starts at a known stream position (its base):
@@ -54,179 +28,113 @@
  *
  * The set of ports the process thread sees is an immutable table swapped
  * atomically. The old table (and any port removed with it) is freed only
- * after the process thread has left every cycle that may have loaded it:
- * the thread counts cycles entered and left, and the swapper waits until
- * the cycles left catch up with the cycles entered at the time of the swap.
+ * after the process thread has left every cycle that may have loaded it
+ * (rt_cycles in _rt_internal.h).
+ *
+ * The retry contract of process(): a sync error (input lost, output run dry)
+ * is decided when an exchange starts, from the losses since the previous
+ * exchange. An exchange that reports one still reads all of its input and
+ * queues none of its output; losses during an exchange are reported by the
+ * next one. So "call again with the same output" never duplicates a frame.
  */
 #define _GNU_SOURCE
-#include "_rt.h"
+#include "_rt_internal.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <semaphore.h>
-#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#define FRAME_BYTES sizeof(float)
-#define EVENT_QUEUE_LENGTH 256
-#define FREEWHEEL_WAIT_MS 5000
-#define FREEWHEEL_SLICE_MS 10
-
-typedef struct rt_port {
-    jack_port_t *port;
-    jack_ringbuffer_t *ring;
-    int dir;
-    /* Stream position of the first frame the ring holds or will hold. */
-    _Atomic uint64_t base;
-    /* Input ports added while active: the process thread sets base on the
-     * first cycle that sees the port, then clears this. */
-    atomic_int pending;
-} rt_port;
-
-typedef struct rt_table {
-    uint32_t count;
-    rt_port *ports[];
-} rt_table;
-
-/* Where a stream position met a JACK frame time, published by the process
- * thread with a sequence lock and read by Python. */
-typedef struct rt_anchor {
-    atomic_uint seq;
-    _Atomic uint64_t position;
-    _Atomic uint32_t time;
-    atomic_int valid;
-} rt_anchor;
-
-struct rt_engine {
-    jack_client_t *client;
-    uint32_t depth;
-    size_t depth_bytes;
-    int processing;
-    int mlocked;
-
-    pthread_mutex_t ports_lock; /* Python threads only: port changes and close */
-    pthread_mutex_t lock;       /* Python threads only: tables, rings, positions */
-    sem_t wake;              /* posted by the process thread for Python */
-    atomic_int waiter;       /* a Python thread is about to wait on wake */
-    atomic_int busy;         /* a Python thread is inside an exchange */
-
-    atomic_int active;
-    atomic_int dead;
-    atomic_int closed;
-
-    _Atomic(rt_table *) tables[2];
-    atomic_uint_fast64_t cycles_entered;
-    atomic_uint_fast64_t cycles_left;
-
-    /* Stream positions. rt_pos is advanced by the process thread (frames
-     * written into input rings, frames taken from output rings); py_pos by
-     * Python under the lock (frames read, frames queued). */
-    _Atomic uint64_t rt_pos[2];
-    uint64_t py_pos[2];
-    atomic_int output_started;
-    rt_anchor anchors[2];
-
-    atomic_uint_fast64_t cycles;
-    atomic_uint_fast64_t frames_in;
-    atomic_uint_fast64_t frames_out;
-    atomic_uint_fast64_t lost_in;
-    atomic_uint_fast64_t lost_out;
-    atomic_uint_fast64_t xruns;
-    uint64_t seen_lost_in;   /* Python, under the lock */
-    uint64_t seen_lost_out;
-    atomic_uint buffer_size;
-    atomic_uint sample_rate;
-    atomic_int freewheel;
-    /* Freewheel waits of the process thread (see the top of the file). */
-    sem_t room;              /* posted by Python for the process thread */
-    atomic_int rt_waiting;   /* the process thread is about to wait on room */
-    atomic_int fw_gave_up;   /* a wait timed out; none until Python moves */
-    atomic_int stopping;     /* deactivate or close under way */
-    atomic_int swapping;     /* a port change waits for the cycle to end */
-
-    atomic_uint event_counts[RT_EV_KINDS];
-    atomic_int events_enabled;
-    jack_ringbuffer_t *events;
-    sem_t event_wake;
-    atomic_uint_fast64_t events_dropped;
-    char shutdown_reason[256];
-};
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 /* ---------------------------------------------------------------------- */
-/* Ring access with explicit fences: jack_ringbuffer_t itself has none on  */
-/* weakly ordered CPUs.                                                     */
+/* Ring memory: mmap'ed, locked, touched.                                  */
 
-static size_t ring_readable(jack_ringbuffer_t *r)
+/* Map size bytes for a ring, lock them and touch every page, so that the
+ * real-time thread never faults on them. Returns NULL without memory;
+ * *locked says whether the lock held, and a refusal is described in why. */
+static char *ring_memory(size_t size, size_t *mapped, int *locked, char *why, size_t why_size)
 {
-    size_t n = jack_ringbuffer_read_space(r);
-    atomic_thread_fence(memory_order_acquire);
-    return n;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        page = 4096;
+    size_t length = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
+    void *mem = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    *mapped = length;
+    *locked = mlock(mem, length) == 0;
+    if (!*locked) {
+        int err = errno;
+        struct rlimit limit;
+        char limit_text[64] = "unknown";
+        if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0) {
+            if (limit.rlim_cur == RLIM_INFINITY)
+                snprintf(limit_text, sizeof limit_text, "unlimited");
+            else
+                snprintf(limit_text, sizeof limit_text, "%llu bytes",
+                         (unsigned long long)limit.rlim_cur);
+        }
+        snprintf(why, why_size,
+                 "mlock of a %zu-byte ring failed: %s (RLIMIT_MEMLOCK is %s; raise it with "
+                 "ulimit -l or limits.conf, or grant CAP_IPC_LOCK)", length, strerror(err), limit_text);
+    }
+    memset(mem, 0, length);  /* touch every page before use */
+    return mem;
 }
 
-static void ring_put(jack_ringbuffer_t *r, const void *src, size_t bytes)
+/* Python threads: after a copy into or out of the rings, let a process
+ * thread that waits in freewheel go on. */
+static void wake_rt(rt_engine *e)
 {
-    jack_ringbuffer_data_t v[2];
-    jack_ringbuffer_get_write_vector(r, v);
-    size_t first = bytes < v[0].len ? bytes : v[0].len;
-    memcpy(v[0].buf, src, first);
-    if (bytes > first)
-        memcpy(v[1].buf, (const char *)src + first, bytes - first);
-    atomic_thread_fence(memory_order_release);
-    jack_ringbuffer_write_advance(r, bytes);
+    atomic_store_explicit(&e->fw_gave_up, 0, memory_order_relaxed);
+    if (atomic_exchange(&e->rt_waiting, 0))
+        sem_post(&e->room);
 }
 
-static void ring_get(jack_ringbuffer_t *r, void *dst, size_t bytes)
+static void anchor_reset(rt_anchor *a)
 {
-    jack_ringbuffer_data_t v[2];
-    jack_ringbuffer_get_read_vector(r, v);
-    size_t first = bytes < v[0].len ? bytes : v[0].len;
-    memcpy(dst, v[0].buf, first);
-    if (bytes > first)
-        memcpy((char *)dst + first, v[1].buf, bytes - first);
-    atomic_thread_fence(memory_order_release);
-    jack_ringbuffer_read_advance(r, bytes);
+    atomic_store(&a->valid, 0);
+    atomic_store(&a->position, 0);
+    atomic_store(&a->time, 0);
 }
 
-/* Strided variants for Python's arrays: frame_stride bytes between frames. */
-static void ring_put_strided(jack_ringbuffer_t *r, const char *src, ptrdiff_t stride, size_t frames)
+/* Strided copies between Python's arrays and a ring: frame_stride bytes
+ * between frames. */
+static void ring_put_strided(rt_ring *r, const char *src, ptrdiff_t stride, size_t frames)
 {
     if (stride == (ptrdiff_t)FRAME_BYTES) {
-        ring_put(r, src, frames * FRAME_BYTES);
+        ring_write(r, src, frames * FRAME_BYTES);
         return;
     }
-    jack_ringbuffer_data_t v[2];
-    jack_ringbuffer_get_write_vector(r, v);
+    ring_vec v[2];
+    ring_write_vec(r, frames * FRAME_BYTES, v);
     size_t done = 0;
-    for (int part = 0; part < 2 && done < frames; part++) {
+    for (int part = 0; part < 2; part++) {
         float *dst = (float *)v[part].buf;
         size_t n = v[part].len / FRAME_BYTES;
-        for (size_t i = 0; i < n && done < frames; i++, done++)
+        for (size_t i = 0; i < n; i++, done++)
             memcpy(&dst[i], src + (ptrdiff_t)done * stride, FRAME_BYTES);
     }
-    atomic_thread_fence(memory_order_release);
-    jack_ringbuffer_write_advance(r, frames * FRAME_BYTES);
+    ring_write_advance(r, frames * FRAME_BYTES);
 }
 
-static void ring_get_strided(jack_ringbuffer_t *r, char *dst, ptrdiff_t stride, size_t frames)
+static void ring_get_strided(rt_ring *r, char *dst, ptrdiff_t stride, size_t frames)
 {
     if (stride == (ptrdiff_t)FRAME_BYTES) {
-        ring_get(r, dst, frames * FRAME_BYTES);
+        ring_read(r, dst, frames * FRAME_BYTES);
         return;
     }
-    jack_ringbuffer_data_t v[2];
-    jack_ringbuffer_get_read_vector(r, v);
+    ring_vec v[2];
+    ring_read_vec(r, frames * FRAME_BYTES, v);
     size_t done = 0;
-    for (int part = 0; part < 2 && done < frames; part++) {
+    for (int part = 0; part < 2; part++) {
         const float *src = (const float *)v[part].buf;
         size_t n = v[part].len / FRAME_BYTES;
-        for (size_t i = 0; i < n && done < frames; i++, done++)
+        for (size_t i = 0; i < n; i++, done++)
             memcpy(dst + (ptrdiff_t)done * stride, &src[i], FRAME_BYTES);
     }
-    atomic_thread_fence(memory_order_release);
-    jack_ringbuffer_read_advance(r, frames * FRAME_BYTES);
+    ring_read_advance(r, frames * FRAME_BYTES);
 }
 
 static void fill_zero_strided(char *dst, ptrdiff_t stride, size_t frames)
@@ -241,339 +149,6 @@ static void fill_zero_strided(char *dst, ptrdiff_t stride, size_t frames)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Anchors: a sequence lock with one writer (the process thread).          */
-
-static void anchor_store(rt_anchor *a, uint64_t position, uint32_t time)
-{
-    unsigned seq = atomic_load_explicit(&a->seq, memory_order_relaxed);
-    atomic_store_explicit(&a->seq, seq + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&a->position, position, memory_order_relaxed);
-    atomic_store_explicit(&a->time, time, memory_order_relaxed);
-    atomic_store_explicit(&a->valid, 1, memory_order_relaxed);
-    atomic_store_explicit(&a->seq, seq + 2, memory_order_release);
-}
-
-static int anchor_load(rt_anchor *a, uint64_t *position, uint32_t *time)
-{
-    for (;;) {
-        unsigned before = atomic_load_explicit(&a->seq, memory_order_acquire);
-        if (before & 1u)
-            continue;
-        uint64_t p = atomic_load_explicit(&a->position, memory_order_relaxed);
-        uint32_t t = atomic_load_explicit(&a->time, memory_order_relaxed);
-        int valid = atomic_load_explicit(&a->valid, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&a->seq, memory_order_relaxed) == before) {
-            *position = p;
-            *time = t;
-            return valid;
-        }
-    }
-}
-
-static void anchor_reset(rt_anchor *a)
-{
-    atomic_store(&a->valid, 0);
-    atomic_store(&a->position, 0);
-    atomic_store(&a->time, 0);
-}
-
-/* ---------------------------------------------------------------------- */
-/* The process thread.                                                     */
-
-static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-
-static inline uint64_t frames_before(uint64_t base, uint64_t position)
-{
-    return base > position ? base - position : 0;
-}
-
-static void wake_python(rt_engine *e)
-{
-    if (atomic_exchange(&e->waiter, 0))
-        sem_post(&e->wake);
-}
-
-static void deadline_after(struct timespec *ts, int ms);
-
-/* Freewheel only: called in a loop while the cycle cannot go on without
- * Python. The first call announces the wait and returns so that the caller
- * looks once more; later calls sleep one slice. Returns 0 when the process
- * thread must stop waiting and drop or zero-fill as in real time. */
-static int freewheel_wait(rt_engine *e, struct timespec *deadline, int *started)
-{
-    if (!atomic_load(&e->freewheel) || atomic_load(&e->fw_gave_up) || atomic_load(&e->stopping)
-        || atomic_load(&e->swapping) || atomic_load(&e->closed) || atomic_load(&e->dead))
-        return 0;
-    if (!*started) {
-        *started = 1;
-        deadline_after(deadline, FREEWHEEL_WAIT_MS);
-        wake_python(e);  /* Python must not be asleep while we wait for it */
-        atomic_store(&e->rt_waiting, 1);
-        return 1;
-    }
-    struct timespec now, slice;
-    deadline_after(&slice, FREEWHEEL_SLICE_MS);
-    sem_clockwait(&e->room, CLOCK_MONOTONIC, &slice);  /* timeout or EINTR: look again */
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > deadline->tv_sec
-        || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec)) {
-        atomic_store(&e->fw_gave_up, 1);
-        return 0;
-    }
-    atomic_store(&e->rt_waiting, 1);
-    return 1;
-}
-
-/* Python, after it took input or queued output. */
-static void wake_rt(rt_engine *e)
-{
-    atomic_store_explicit(&e->fw_gave_up, 0, memory_order_relaxed);
-    if (atomic_exchange(&e->rt_waiting, 0))
-        sem_post(&e->room);
-}
-
-static int input_fits(rt_engine *e, rt_table *t, size_t bytes)
-{
-    for (uint32_t i = 0; i < t->count; i++)
-        if (jack_ringbuffer_read_space(t->ports[i]->ring) + bytes > e->depth_bytes)
-            return 0;
-    return 1;
-}
-
-static void move_input(rt_engine *e, jack_nframes_t n, jack_nframes_t now)
-{
-    rt_table *t = atomic_load(&e->tables[RT_INPUT]);
-    if (t == NULL || t->count == 0)
-        return;
-    size_t bytes = (size_t)n * FRAME_BYTES;
-    /* Drop the whole cycle for every port if one ring lacks room, so the
-     * ports never drift apart. */
-    struct timespec deadline;
-    int started = 0;
-    while (!input_fits(e, t, bytes)) {
-        if (!freewheel_wait(e, &deadline, &started)) {
-            atomic_fetch_add_explicit(&e->lost_in, n, memory_order_relaxed);
-            return;
-        }
-    }
-    uint64_t position = atomic_load_explicit(&e->rt_pos[RT_INPUT], memory_order_relaxed);
-    /* Settle every new port's base before writing any frame of this cycle:
-     * Python relies on seeing the base once it sees the cycle's frames. */
-    for (uint32_t i = 0; i < t->count; i++) {
-        rt_port *p = t->ports[i];
-        if (atomic_load_explicit(&p->pending, memory_order_acquire)) {
-            atomic_store_explicit(&p->base, position, memory_order_relaxed);
-            atomic_store_explicit(&p->pending, 0, memory_order_release);
-        }
-    }
-    for (uint32_t i = 0; i < t->count; i++) {
-        const float *buf = jack_port_get_buffer(t->ports[i]->port, n);
-        ring_put(t->ports[i]->ring, buf, bytes);
-    }
-    atomic_store_explicit(&e->rt_pos[RT_INPUT], position + n, memory_order_release);
-    atomic_fetch_add_explicit(&e->frames_in, n, memory_order_relaxed);
-    anchor_store(&e->anchors[RT_INPUT], position, now);
-}
-
-static void move_output(rt_engine *e, jack_nframes_t n, jack_nframes_t now)
-{
-    rt_table *t = atomic_load(&e->tables[RT_OUTPUT]);
-    if (t == NULL || t->count == 0)
-        return;
-    uint64_t position = atomic_load_explicit(&e->rt_pos[RT_OUTPUT], memory_order_relaxed);
-    uint64_t take;
-    struct timespec deadline;
-    int started = 0;
-    for (;;) {
-        take = n;
-        for (uint32_t i = 0; i < t->count; i++) {
-            rt_port *p = t->ports[i];
-            uint64_t base = atomic_load_explicit(&p->base, memory_order_acquire);
-            uint64_t have = frames_before(base, position) + ring_readable(p->ring) / FRAME_BYTES;
-            take = min_u64(take, have);
-        }
-        if (take == n || !atomic_load_explicit(&e->output_started, memory_order_relaxed)
-            || !freewheel_wait(e, &deadline, &started))
-            break;
-    }
-    for (uint32_t i = 0; i < t->count; i++) {
-        rt_port *p = t->ports[i];
-        float *buf = jack_port_get_buffer(p->port, n);
-        uint64_t base = atomic_load_explicit(&p->base, memory_order_relaxed);
-        uint64_t silent = min_u64(take, frames_before(base, position));
-        memset(buf, 0, silent * FRAME_BYTES);
-        ring_get(p->ring, buf + silent, (take - silent) * FRAME_BYTES);
-        memset(buf + take, 0, (n - take) * FRAME_BYTES);
-    }
-    atomic_store_explicit(&e->rt_pos[RT_OUTPUT], position + take, memory_order_release);
-    if (take > 0) {
-        atomic_fetch_add_explicit(&e->frames_out, take, memory_order_relaxed);
-        anchor_store(&e->anchors[RT_OUTPUT], position, now);
-    }
-    if (take < n && atomic_load_explicit(&e->output_started, memory_order_relaxed))
-        atomic_fetch_add_explicit(&e->lost_out, n - take, memory_order_relaxed);
-}
-
-static int rt_process(jack_nframes_t n, void *arg)
-{
-    rt_engine *e = arg;
-    atomic_fetch_add(&e->cycles_entered, 1);
-    jack_nframes_t now = jack_last_frame_time(e->client);
-    move_input(e, n, now);
-    move_output(e, n, now);
-    atomic_fetch_add_explicit(&e->cycles, 1, memory_order_relaxed);
-    atomic_fetch_add(&e->cycles_left, 1);
-    wake_python(e);
-    return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* The notification thread.                                                */
-
-static void copy_name(char *dst, const char *src)
-{
-    if (src == NULL) {
-        dst[0] = '\0';
-        return;
-    }
-    size_t n = strnlen(src, RT_NAME_SIZE - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-static void port_name_of(rt_engine *e, jack_port_id_t id, char *dst)
-{
-    jack_port_t *port = jack_port_by_id(e->client, id);
-    copy_name(dst, port ? jack_port_name(port) : NULL);
-}
-
-/* Count the event for check_events(); queue a record when Python asked for
- * them. Called from the notification thread only (single producer). */
-static void push_event(rt_engine *e, const rt_event *ev)
-{
-    atomic_fetch_add(&e->event_counts[ev->kind], 1);
-    if (!atomic_load(&e->events_enabled))
-        return;
-    if (jack_ringbuffer_write_space(e->events) < sizeof(rt_event)) {
-        atomic_fetch_add(&e->events_dropped, 1);
-        return;
-    }
-    ring_put(e->events, ev, sizeof(rt_event));
-    sem_post(&e->event_wake);
-}
-
-static void push_simple(rt_engine *e, uint32_t kind, int32_t value)
-{
-    rt_event ev;
-    ev.kind = kind;
-    ev.value = value;
-    ev.a[0] = ev.b[0] = '\0';
-    push_event(e, &ev);
-}
-
-static int on_xrun(void *arg)
-{
-    rt_engine *e = arg;
-    atomic_fetch_add(&e->xruns, 1);
-    push_simple(e, RT_EV_XRUN, 0);
-    return 0;
-}
-
-static int on_graph_order(void *arg)
-{
-    push_simple(arg, RT_EV_GRAPH_ORDER, 0);
-    return 0;
-}
-
-static void on_port_registration(jack_port_id_t id, int registered, void *arg)
-{
-    rt_engine *e = arg;
-    rt_event ev;
-    ev.kind = RT_EV_PORT_REGISTRATION;
-    ev.value = registered;
-    port_name_of(e, id, ev.a);
-    ev.b[0] = '\0';
-    push_event(e, &ev);
-}
-
-static void on_port_connect(jack_port_id_t a, jack_port_id_t b, int connected, void *arg)
-{
-    rt_engine *e = arg;
-    rt_event ev;
-    ev.kind = RT_EV_PORT_CONNECT;
-    ev.value = connected;
-    port_name_of(e, a, ev.a);
-    port_name_of(e, b, ev.b);
-    push_event(e, &ev);
-}
-
-static void on_port_rename(jack_port_id_t id, const char *old_name, const char *new_name, void *arg)
-{
-    (void)id;
-    rt_event ev;
-    ev.kind = RT_EV_PORT_RENAME;
-    ev.value = 0;
-    copy_name(ev.a, old_name);
-    copy_name(ev.b, new_name);
-    push_event(arg, &ev);
-}
-
-static void on_client_registration(const char *name, int registered, void *arg)
-{
-    rt_event ev;
-    ev.kind = RT_EV_CLIENT_REGISTRATION;
-    ev.value = registered;
-    copy_name(ev.a, name);
-    ev.b[0] = '\0';
-    push_event(arg, &ev);
-}
-
-static void on_freewheel(int starting, void *arg)
-{
-    rt_engine *e = arg;
-    atomic_store(&e->freewheel, starting != 0);
-    atomic_store(&e->fw_gave_up, 0);
-    sem_post(&e->room);  /* a waiting process thread looks at the flag again */
-    push_simple(e, RT_EV_FREEWHEEL, starting != 0);
-}
-
-/* JACK may call these two on the process thread with the cycle suspended,
- * so they only touch atomics; Python builds their events from the counts. */
-static int on_buffer_size(jack_nframes_t n, void *arg)
-{
-    rt_engine *e = arg;
-    atomic_store(&e->buffer_size, n);
-    atomic_fetch_add(&e->event_counts[RT_EV_BUFFER_SIZE], 1);
-    return 0;
-}
-
-static int on_sample_rate(jack_nframes_t n, void *arg)
-{
-    rt_engine *e = arg;
-    atomic_store(&e->sample_rate, n);
-    atomic_fetch_add(&e->event_counts[RT_EV_SAMPLE_RATE], 1);
-    return 0;
-}
-
-/* Runs on whichever JACK thread noticed the server go away. */
-static void on_shutdown(jack_status_t code, const char *reason, void *arg)
-{
-    (void)code;
-    rt_engine *e = arg;
-    if (reason != NULL) {
-        size_t n = strnlen(reason, sizeof e->shutdown_reason - 1);
-        memcpy(e->shutdown_reason, reason, n);
-        e->shutdown_reason[n] = '\0';
-    }
-    atomic_store(&e->dead, 1);
-    atomic_fetch_add(&e->event_counts[RT_EV_SHUTDOWN], 1);
-    sem_post(&e->wake);
-    sem_post(&e->event_wake);
-}
-
-/* ---------------------------------------------------------------------- */
 /* Python threads: lifetime.                                               */
 
 rt_engine *rt_create(uint32_t depth_frames)
@@ -585,14 +160,15 @@ rt_engine *rt_create(uint32_t depth_frames)
         return NULL;
     e->depth = depth_frames;
     e->depth_bytes = (size_t)depth_frames * FRAME_BYTES;
-    e->mlocked = 1;
-    e->events = jack_ringbuffer_create(EVENT_QUEUE_LENGTH * sizeof(rt_event));
-    if (e->events == NULL) {
+    size_t events_size = EVENT_QUEUE_LENGTH * sizeof(rt_event);
+    e->events_mem = ring_memory(events_size, &e->events_mem_size, &e->events_locked,
+                                e->mlock_error, sizeof e->mlock_error);
+    if (e->events_mem == NULL) {
         free(e);
         return NULL;
     }
-    jack_ringbuffer_mlock(e->events);
-    memset(e->events->buf, 0, e->events->size);
+    ring_init(&e->events, e->events_mem, events_size);
+    atomic_init(&e->unlocked_rings, e->events_locked ? 0 : 1);
     pthread_mutex_init(&e->ports_lock, NULL);
     pthread_mutex_init(&e->lock, NULL);
     sem_init(&e->wake, 0, 0);
@@ -609,26 +185,29 @@ int rt_attach(rt_engine *e, jack_client_t *client, int processing)
     atomic_store(&e->sample_rate, jack_get_sample_rate(client));
     int rc = 0;
     if (processing)
-        rc |= jack_set_process_callback(client, rt_process, e);
-    jack_on_info_shutdown(client, on_shutdown, e);
-    rc |= jack_set_xrun_callback(client, on_xrun, e);
-    rc |= jack_set_graph_order_callback(client, on_graph_order, e);
-    rc |= jack_set_port_registration_callback(client, on_port_registration, e);
-    rc |= jack_set_port_connect_callback(client, on_port_connect, e);
-    rc |= jack_set_port_rename_callback(client, on_port_rename, e);
-    rc |= jack_set_client_registration_callback(client, on_client_registration, e);
-    rc |= jack_set_freewheel_callback(client, on_freewheel, e);
-    rc |= jack_set_buffer_size_callback(client, on_buffer_size, e);
-    rc |= jack_set_sample_rate_callback(client, on_sample_rate, e);
+        rc |= jack_set_process_callback(client, rt_jack_process, e);
+    jack_on_info_shutdown(client, rt_jack_shutdown, e);
+    rc |= jack_set_xrun_callback(client, rt_jack_xrun, e);
+    rc |= jack_set_graph_order_callback(client, rt_jack_graph_order, e);
+    rc |= jack_set_port_registration_callback(client, rt_jack_port_registration, e);
+    rc |= jack_set_port_connect_callback(client, rt_jack_port_connect, e);
+    rc |= jack_set_port_rename_callback(client, rt_jack_port_rename, e);
+    rc |= jack_set_client_registration_callback(client, rt_jack_client_registration, e);
+    rc |= jack_set_freewheel_callback(client, rt_jack_freewheel, e);
+    rc |= jack_set_buffer_size_callback(client, rt_jack_buffer_size, e);
+    rc |= jack_set_sample_rate_callback(client, rt_jack_sample_rate, e);
     return rc ? -1 : 0;
 }
 
 jack_client_t *rt_client(rt_engine *e) { return e->client; }
 
-static void free_port(rt_port *p)
+static void free_port(rt_engine *e, rt_port *p)
 {
-    if (p->ring)
-        jack_ringbuffer_free(p->ring);
+    if (p->mem != NULL) {
+        munmap(p->mem, p->mem_size);  /* also unlocks */
+        if (!p->locked)
+            atomic_fetch_sub(&e->unlocked_rings, 1);
+    }
     free(p);
 }
 
@@ -643,6 +222,7 @@ void rt_close(rt_engine *e)
     }
     sem_post(&e->wake);
     sem_post(&e->event_wake);
+    moved_wake(e);
     atomic_store(&e->stopping, 1);
     sem_post(&e->room);
     if (e->client != NULL) {
@@ -653,10 +233,11 @@ void rt_close(rt_engine *e)
     atomic_store(&e->active, 0);
     for (int dir = 0; dir < 2; dir++) {
         rt_table *t = atomic_exchange(&e->tables[dir], NULL);
+        atomic_store(&e->port_counts[dir], 0);
         if (t == NULL)
             continue;
         for (uint32_t i = 0; i < t->count; i++)
-            free_port(t->ports[i]);
+            free_port(e, t->ports[i]);
         free(t);
     }
     pthread_mutex_unlock(&e->lock);
@@ -668,7 +249,7 @@ void rt_destroy(rt_engine *e)
     if (e == NULL)
         return;
     rt_close(e);
-    jack_ringbuffer_free(e->events);
+    munmap(e->events_mem, e->events_mem_size);
     sem_destroy(&e->wake);
     sem_destroy(&e->event_wake);
     sem_destroy(&e->room);
@@ -696,12 +277,12 @@ int rt_activate(rt_engine *e)
         for (int dir = 0; dir < 2; dir++) {
             rt_table *t = atomic_load(&e->tables[dir]);
             for (uint32_t i = 0; t && i < t->count; i++) {
-                jack_ringbuffer_reset(t->ports[i]->ring);
+                ring_reset(&t->ports[i]->ring);
                 atomic_store(&t->ports[i]->base, 0);
                 atomic_store(&t->ports[i]->pending, 0);
             }
             atomic_store(&e->rt_pos[dir], 0);
-            e->py_pos[dir] = 0;
+            atomic_store(&e->py_pos[dir], 0);
             anchor_reset(&e->anchors[dir]);
         }
         atomic_store(&e->output_started, 0);
@@ -735,6 +316,7 @@ int rt_deactivate(rt_engine *e)
     pthread_mutex_unlock(&e->lock);
     pthread_mutex_unlock(&e->ports_lock);
     sem_post(&e->wake);
+    moved_wake(e);
     return rc;
 }
 
@@ -761,13 +343,16 @@ void rt_request_end(rt_engine *e) { pthread_mutex_unlock(&e->ports_lock); }
 static int publish_table(rt_engine *e, int dir, rt_table *fresh, rt_table **old)
 {
     *old = atomic_exchange(&e->tables[dir], fresh);
-    uint_fast64_t entered = atomic_load(&e->cycles_entered);
+    atomic_store(&e->port_counts[dir], fresh ? fresh->count : 0);
+    uint64_t mark = cycles_mark(&e->cycles_gate);
+    if (cycles_passed(&e->cycles_gate, mark))
+        return 1;
     /* A freewheel cycle may be waiting for Python, which is us: stop it. */
     atomic_store(&e->swapping, 1);
     sem_post(&e->room);
     int safe = 0;
     for (int i = 0; i < 20000 && !safe; i++) {  /* 2 s */
-        safe = atomic_load(&e->cycles_left) >= entered;
+        safe = cycles_passed(&e->cycles_gate, mark);
         if (!safe)
             usleep(100);
     }
@@ -798,19 +383,20 @@ jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flag
     pthread_mutex_lock(&e->ports_lock);
     jack_port_t *port = NULL;
     rt_port *p = NULL;
+    char why[sizeof e->mlock_error] = "";
     *error = gone(e);
     if (*error != RT_OK)
         goto out;
     p = calloc(1, sizeof *p);
-    if (p != NULL)  /* +1: a jack ring holds one byte less than its size */
-        p->ring = jack_ringbuffer_create(e->depth_bytes + 1);
-    if (p == NULL || p->ring == NULL) {
+    if (p != NULL)
+        p->mem = ring_memory(e->depth_bytes, &p->mem_size, &p->locked, why, sizeof why);
+    if (p == NULL || p->mem == NULL) {
         *error = RT_NOMEM;
         goto out;
     }
-    if (jack_ringbuffer_mlock(p->ring) != 0)
-        e->mlocked = 0;
-    memset(p->ring->buf, 0, p->ring->size);  /* touch every page before use */
+    if (!p->locked)
+        atomic_fetch_add(&e->unlocked_rings, 1);
+    ring_init(&p->ring, p->mem, e->depth_bytes);
     p->dir = dir;
     p->port = port = jack_port_register(e->client, name, JACK_DEFAULT_AUDIO_TYPE, flags, 0);
     if (port == NULL) {
@@ -818,6 +404,8 @@ jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flag
         goto out;
     }
     pthread_mutex_lock(&e->lock);
+    if (!p->locked)
+        memcpy(e->mlock_error, why, sizeof why);
     rt_table *fresh = table_with(atomic_load(&e->tables[dir]), p, NULL);
     if (fresh == NULL) {
         pthread_mutex_unlock(&e->lock);
@@ -830,7 +418,7 @@ jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flag
         if (dir == RT_INPUT)
             atomic_store(&p->pending, 1);
         else
-            atomic_store(&p->base, e->py_pos[RT_OUTPUT]);
+            atomic_store(&p->base, atomic_load(&e->py_pos[RT_OUTPUT]));
     }
     rt_table *old;
     if (publish_table(e, dir, fresh, &old))
@@ -839,11 +427,10 @@ jack_port_t *rt_register_port(rt_engine *e, const char *name, unsigned long flag
     p = NULL;  /* the table owns it now */
 out:
     if (p != NULL)
-        free_port(p);
+        free_port(e, p);
     pthread_mutex_unlock(&e->ports_lock);
     return port;
 }
-
 static int is_ours(rt_engine *e, jack_port_t *port)
 {
     for (int dir = 0; dir < 2; dir++) {
@@ -877,16 +464,16 @@ static int disconnect_and_settle(rt_engine *e, jack_port_t *port)
         return RT_OK;
     jack_nframes_t rate = jack_get_sample_rate(e->client);
     jack_nframes_t size = jack_get_buffer_size(e->client);
-    uint_fast64_t target = atomic_load(&e->cycles_entered) + 2;
+    uint64_t target = atomic_load(&e->cycles_gate.entered) + 2;
     /* A freewheel cycle may be waiting for Python, which is us: stop it. */
     atomic_store(&e->swapping, 1);
     sem_post(&e->room);
     int i = 0;
-    while (e->processing && atomic_load(&e->active) && atomic_load(&e->cycles_entered) < target
+    while (e->processing && atomic_load(&e->active) && atomic_load(&e->cycles_gate.entered) < target
            && i++ < 20000)
         usleep(100);  /* at most 2 s */
     atomic_store(&e->swapping, 0);
-    if (atomic_load(&e->cycles_entered) < target && rate > 0)
+    if (atomic_load(&e->cycles_gate.entered) < target && rate > 0)
         usleep((useconds_t)(2000000.0 * size / rate) + 1000);  /* no cycles of ours to watch */
     return gone(e);
 }
@@ -926,7 +513,7 @@ int rt_unregister_port(rt_engine *e, jack_port_t *port)
         rc = jack_port_unregister(e->client, port) == 0 ? RT_OK : -1;
         if (safe) {
             free(old);
-            free_port(p);
+            free_port(e, p);
         }
     }
 out:
@@ -934,14 +521,8 @@ out:
     return rc;
 }
 
-uint32_t rt_port_count(rt_engine *e, int dir)
-{
-    pthread_mutex_lock(&e->lock);
-    rt_table *t = atomic_load(&e->tables[dir]);
-    uint32_t n = t ? t->count : 0;
-    pthread_mutex_unlock(&e->lock);
-    return n;
-}
+/* No lock: Python calls it with the GIL held. */
+uint32_t rt_port_count(rt_engine *e, int dir) { return atomic_load(&e->port_counts[dir]); }
 
 /* Under lock, not ports_lock: jack_port_name() only reads shared memory,
  * every port in a table is registered (ports join a table after
@@ -964,14 +545,14 @@ uint32_t rt_port_names(rt_engine *e, int dir, char (*names)[RT_NAME_SIZE], uint3
 
 static uint64_t input_available(rt_engine *e, rt_table *t)
 {
-    uint64_t position = e->py_pos[RT_INPUT];
+    uint64_t position = atomic_load_explicit(&e->py_pos[RT_INPUT], memory_order_relaxed);
     uint64_t avail = UINT64_MAX;
     for (uint32_t i = 0; i < t->count; i++) {
         rt_port *p = t->ports[i];
         if (atomic_load_explicit(&p->pending, memory_order_acquire))
             continue;  /* silent until the process thread starts it */
         uint64_t base = atomic_load_explicit(&p->base, memory_order_relaxed);
-        uint64_t have = frames_before(base, position) + ring_readable(p->ring) / FRAME_BYTES;
+        uint64_t have = frames_before(base, position) + ring_readable(&p->ring) / FRAME_BYTES;
         avail = min_u64(avail, have);
     }
     return avail == UINT64_MAX ? 0 : avail;
@@ -979,7 +560,7 @@ static uint64_t input_available(rt_engine *e, rt_table *t)
 
 static void read_input(rt_engine *e, rt_table *t, const rt_block *in, uint32_t offset, uint32_t frames)
 {
-    uint64_t position = e->py_pos[RT_INPUT];
+    uint64_t position = atomic_load_explicit(&e->py_pos[RT_INPUT], memory_order_relaxed);
     for (uint32_t i = 0; i < t->count; i++) {
         rt_port *p = t->ports[i];
         char *row = in->data + (ptrdiff_t)i * in->row_stride + (ptrdiff_t)offset * in->frame_stride;
@@ -990,18 +571,17 @@ static void read_input(rt_engine *e, rt_table *t, const rt_block *in, uint32_t o
         if (!atomic_load_explicit(&p->pending, memory_order_acquire))
             silent = min_u64(frames, frames_before(atomic_load(&p->base), position));
         fill_zero_strided(row, in->frame_stride, silent);
-        ring_get_strided(p->ring, row + (ptrdiff_t)silent * in->frame_stride, in->frame_stride,
+        ring_get_strided(&p->ring, row + (ptrdiff_t)silent * in->frame_stride, in->frame_stride,
                          frames - silent);
     }
-    e->py_pos[RT_INPUT] = position + frames;
+    atomic_store(&e->py_pos[RT_INPUT], position + frames);
 }
 
-static uint64_t output_space(rt_engine *e, rt_table *t)
+static uint64_t output_space(rt_table *t)
 {
     uint64_t space = UINT64_MAX;
     for (uint32_t i = 0; i < t->count; i++) {
-        size_t used = jack_ringbuffer_read_space(t->ports[i]->ring);
-        space = min_u64(space, (e->depth_bytes - used) / FRAME_BYTES);
+        space = min_u64(space, ring_writable(&t->ports[i]->ring) / FRAME_BYTES);
     }
     return space;
 }
@@ -1010,21 +590,10 @@ static void write_output(rt_engine *e, rt_table *t, const rt_block *out, uint32_
 {
     for (uint32_t i = 0; i < t->count; i++) {
         const char *row = out->data + (ptrdiff_t)i * out->row_stride + (ptrdiff_t)offset * out->frame_stride;
-        ring_put_strided(t->ports[i]->ring, row, out->frame_stride, frames);
+        ring_put_strided(&t->ports[i]->ring, row, out->frame_stride, frames);
     }
-    e->py_pos[RT_OUTPUT] += frames;
+    atomic_fetch_add(&e->py_pos[RT_OUTPUT], frames);
     atomic_store(&e->output_started, 1);
-}
-
-static void deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec += 1;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 /* Wait on s until posted or the deadline; 0 when posted. */
@@ -1046,8 +615,25 @@ int rt_exchange_begin(rt_engine *e)
 
 void rt_exchange_end(rt_engine *e) { atomic_store(&e->busy, 0); }
 
-int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in,
-                uint32_t nframes, uint32_t *done, int wait_ms)
+/* Why an exchange cannot run now, or RT_OK. With e->lock held. */
+static int exchange_refusal(rt_engine *e, const rt_block *out, const rt_block *in)
+{
+    int rc = gone(e);
+    if (rc != RT_OK)
+        return rc;
+    if (!atomic_load(&e->active))
+        return RT_INACTIVE;
+    if (atomic_load(&e->port_counts[RT_INPUT]) != in->rows
+        || atomic_load(&e->port_counts[RT_OUTPUT]) != out->rows)
+        return RT_PORTS_CHANGED;
+    /* Below two periods a cycle may find no room (input) or too little
+     * (output) however fast Python is: refuse rather than wait forever. */
+    if (2 * (uint64_t)atomic_load(&e->buffer_size) > e->depth)
+        return RT_DEPTH;
+    return RT_OK;
+}
+
+int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_request *req, int wait_ms)
 {
     struct timespec deadline;
     deadline_after(&deadline, wait_ms);
@@ -1056,62 +642,108 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in,
     uint32_t piece = e->depth / 2 ? e->depth / 2 : 1;
     pthread_mutex_lock(&e->lock);
     for (;;) {
-        int rc = gone(e);
-        if (rc == RT_OK && !atomic_load(&e->active))
-            rc = RT_INACTIVE;
-        rt_table *tin = atomic_load(&e->tables[RT_INPUT]);
-        rt_table *tout = atomic_load(&e->tables[RT_OUTPUT]);
-        uint32_t nin = tin ? tin->count : 0, nout = tout ? tout->count : 0;
-        if (rc == RT_OK && (nin != in->rows || nout != out->rows))
-            rc = RT_PORTS_CHANGED;
-        if (rc != RT_OK || *done >= nframes) {
+        int rc = exchange_refusal(e, out, in);
+        if (rc != RT_OK) {
             pthread_mutex_unlock(&e->lock);
             return rc;
         }
-        uint32_t chunk = nframes - *done < piece ? nframes - *done : piece;
-        for (int attempt = 0; attempt < 2; attempt++) {
-            uint64_t have = nin ? input_available(e, tin) : UINT64_MAX;
-            uint64_t room = nout ? output_space(e, tout) : UINT64_MAX;
-            if (have >= chunk && room >= chunk)
-                break;
-            if (attempt == 0) {
-                /* Announce the wait, then look once more so a cycle that
-                 * ran in between cannot be missed. */
-                atomic_store(&e->waiter, 1);
+        if (!req->started) {
+            /* The losses since the previous exchange decide this one. */
+            req->started = 1;
+            uint64_t lost_in = atomic_load(&e->lost_in), lost_out = atomic_load(&e->lost_out);
+            if (in->rows && lost_in != e->seen_lost_in) {
+                req->sync = RT_INPUT_SYNC;
+                req->lost = lost_in - e->seen_lost_in;
+            } else if (out->rows && lost_out != e->seen_lost_out) {
+                req->sync = RT_OUTPUT_SYNC;
+                req->lost = lost_out - e->seen_lost_out;
+            }
+            /* This request queues no output, and reading its input may take
+             * longer than the output rings last: the silence that follows is
+             * this error's doing, not a new loss. Output counts as started
+             * again with the next frame queued; otherwise every call after a
+             * long one would raise OutputSyncError again, for ever. */
+            if (req->sync != RT_OK && out->rows)
+                atomic_store(&e->output_started, 0);
+        }
+        rt_table *tin = atomic_load(&e->tables[RT_INPUT]);
+        rt_table *tout = atomic_load(&e->tables[RT_OUTPUT]);
+        /* Input first, all of it even with a sync error; output only
+         * without one. Both move in the same pieces, so while both move
+         * done_in == done_out. */
+        uint32_t in_left = in->rows ? req->nframes - req->done_in : 0;
+        uint32_t out_left = out->rows && req->sync == RT_OK ? req->nframes - req->done_out : 0;
+        if (in_left == 0 && out_left == 0) {
+            if (req->sync == RT_INPUT_SYNC)
+                e->seen_lost_in += req->lost;
+            else if (req->sync == RT_OUTPUT_SYNC)
+                e->seen_lost_out += req->lost;
+            pthread_mutex_unlock(&e->lock);
+            return req->sync;
+        }
+        uint32_t chunk = in_left > out_left ? in_left : out_left;
+        if (chunk > piece)
+            chunk = piece;
+        uint64_t have = in_left ? input_available(e, tin) : UINT64_MAX;
+        uint64_t room = out_left ? output_space(tout) : UINT64_MAX;
+        if (have < chunk || room < chunk) {
+            /* Forget posts meant for earlier waits, announce this one, then
+             * look once more so a cycle that ran in between is not missed. */
+            sem_drain(&e->wake);
+            atomic_store(&e->waiter, 1);
+            have = in_left ? input_available(e, tin) : UINT64_MAX;
+            room = out_left ? output_space(tout) : UINT64_MAX;
+            if (have < chunk || room < chunk) {
+                pthread_mutex_unlock(&e->lock);
+                if (wait_until(&e->wake, &deadline) != 0)
+                    return RT_AGAIN;
+                pthread_mutex_lock(&e->lock);
                 continue;
             }
-            pthread_mutex_unlock(&e->lock);
-            if (wait_until(&e->wake, &deadline) != 0)
-                return RT_AGAIN;
-            pthread_mutex_lock(&e->lock);
-            chunk = 0;  /* look again from the top */
         }
-        if (chunk == 0)
-            continue;
-        if (nin) {
-            read_input(e, tin, in, *done, chunk);
-            wake_rt(e);
-            uint64_t lost = atomic_load(&e->lost_in);
-            if (lost != e->seen_lost_in) {
-                e->seen_lost_in = lost;
-                *done += chunk;
-                pthread_mutex_unlock(&e->lock);
-                return RT_INPUT_SYNC;
-            }
+        if (in_left) {
+            read_input(e, tin, in, req->done_in, chunk);
+            req->done_in += chunk;
         }
-        if (nout) {
-            uint64_t lost = atomic_load(&e->lost_out);
-            if (lost != e->seen_lost_out) {
-                e->seen_lost_out = lost;
-                *done += chunk;
-                pthread_mutex_unlock(&e->lock);
-                return RT_OUTPUT_SYNC;
-            }
-            write_output(e, tout, out, *done, chunk);
-            wake_rt(e);
+        if (out_left) {
+            write_output(e, tout, out, req->done_out, chunk);
+            req->done_out += chunk;
         }
-        *done += chunk;
+        wake_rt(e);
     }
+}
+
+int rt_wait_moved(rt_engine *e, int dir, uint64_t total, int wait_ms)
+{
+    _Atomic uint64_t *counter = dir == RT_INPUT ? &e->frames_in : &e->frames_out;
+    struct timespec deadline, now;
+    deadline_after(&deadline, wait_ms);
+    int rc;
+    atomic_fetch_add(&e->moved_waiters, 1);
+    for (;;) {
+        /* The generation before the look: a cycle after it changes it, and
+         * the futex then does not sleep. */
+        unsigned gen = atomic_load(&e->moved_gen);
+        if (atomic_load(counter) >= total) {
+            rc = RT_OK;
+            break;
+        }
+        rc = gone(e);
+        if (rc == RT_OK && !atomic_load(&e->active))
+            rc = RT_INACTIVE;
+        if (rc != RT_OK)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left_ms = (deadline.tv_sec - now.tv_sec) * 1000L
+                       + (deadline.tv_nsec - now.tv_nsec) / 1000000L;
+        if (left_ms <= 0) {
+            rc = RT_AGAIN;
+            break;
+        }
+        futex_wait_gen(&e->moved_gen, gen, left_ms);
+    }
+    atomic_fetch_sub(&e->moved_waiters, 1);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1131,16 +763,25 @@ void rt_get_stats(rt_engine *e, rt_stats *s)
     s->depth = e->depth;
     s->shutdown = atomic_load(&e->dead);
     s->freewheel = atomic_load(&e->freewheel);
-    s->mlocked = e->mlocked;
+    s->mlocked = atomic_load(&e->unlocked_rings) == 0;
 }
 
-uint64_t rt_position(rt_engine *e, int dir)
+int rt_mlock_error(rt_engine *e, char *buf, size_t size)
 {
     pthread_mutex_lock(&e->lock);
-    uint64_t p = e->py_pos[dir];
+    int refused = atomic_load(&e->unlocked_rings) != 0;
+    if (size > 0)
+        buf[0] = '\0';
+    if (refused && size > 0) {
+        size_t n = strnlen(e->mlock_error, size - 1);
+        memcpy(buf, e->mlock_error, n);
+        buf[n] = '\0';
+    }
     pthread_mutex_unlock(&e->lock);
-    return p;
+    return refused;
 }
+
+uint64_t rt_position(rt_engine *e, int dir) { return atomic_load(&e->py_pos[dir]); }
 
 int rt_frame_time_of(rt_engine *e, int dir, uint64_t position, jack_nframes_t *time)
 {
@@ -1167,9 +808,9 @@ void rt_set_event_queue(rt_engine *e, int enabled)
 int rt_pop_event(rt_engine *e, rt_event *ev)
 {
     pthread_mutex_lock(&e->lock);
-    int got = ring_readable(e->events) >= sizeof(rt_event);
+    int got = ring_readable(&e->events) >= sizeof(rt_event);
     if (got)
-        ring_get(e->events, ev, sizeof(rt_event));
+        ring_read(&e->events, ev, sizeof(rt_event));
     pthread_mutex_unlock(&e->lock);
     return got;
 }
@@ -1179,7 +820,8 @@ int rt_wait_event(rt_engine *e, int wait_ms)
     int rc = gone(e);
     if (rc != RT_OK)
         return rc;
-    if (ring_readable(e->events) >= sizeof(rt_event))
+    sem_drain(&e->event_wake);  /* posts for records already taken */
+    if (ring_readable(&e->events) >= sizeof(rt_event))
         return RT_OK;
     struct timespec deadline;
     deadline_after(&deadline, wait_ms);

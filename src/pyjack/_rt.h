@@ -1,7 +1,8 @@
 /* pyjack real-time engine: the C side of a pyjack client.
  *
- * Pure C: never includes Python.h. The threads and what each may do are
- * described at the top of _rt.c.
+ * Pure C: never includes Python.h. What JACK's threads run is in _rt_jack.c,
+ * what Python threads call in _rt.c; their header comments say what each
+ * thread may do.
  */
 #ifndef PYJACK_RT_H
 #define PYJACK_RT_H
@@ -9,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jack/jack.h>
-#include <jack/ringbuffer.h>
 
 #define RT_INPUT 0
 #define RT_OUTPUT 1
@@ -29,6 +29,7 @@
 #define RT_BUSY (-5)          /* another thread is already in rt_exchange */
 #define RT_NOMEM (-6)
 #define RT_NO_PORT (-7)
+#define RT_DEPTH (-8)         /* the ring depth is under two periods */
 
 /* Kinds of event records queued by the notification thread. */
 #define RT_EV_GRAPH_ORDER 0
@@ -76,6 +77,18 @@ typedef struct rt_stats {
     int mlocked;            /* every ring is locked in memory */
 } rt_stats;
 
+/* One process() call, carried across the slices of rt_exchange(). Zero it,
+ * set nframes, then call rt_exchange() until it returns anything but
+ * RT_AGAIN. */
+typedef struct rt_request {
+    uint32_t nframes;
+    uint32_t done_in;       /* frames read into the input array so far */
+    uint32_t done_out;      /* frames queued from the output array so far */
+    int started;
+    int sync;               /* RT_OK, RT_INPUT_SYNC or RT_OUTPUT_SYNC */
+    uint64_t lost;          /* frames lost that the sync error reports */
+} rt_request;
+
 typedef struct rt_engine rt_engine;
 
 /* Lifetime. The engine owns the JACK client once rt_attach() succeeded. */
@@ -104,15 +117,30 @@ uint32_t rt_port_count(rt_engine *e, int dir);
  * the count, which may exceed max (then only max names were written). */
 uint32_t rt_port_names(rt_engine *e, int dir, char (*names)[RT_NAME_SIZE], uint32_t max);
 
-/* Move frames between the caller's arrays and the rings: input first, then
- * output. Waits up to wait_ms for data and space; *done counts the frames
- * already exchanged by earlier calls for the same request. */
+/* Move frames between the caller's arrays and the rings, in pieces of at
+ * most half the depth, input before output. Waits up to wait_ms for data
+ * and space, then returns RT_AGAIN: call again with the same request.
+ *
+ * Whether the request reports a sync error is decided on its first call,
+ * from the losses since the previous request: with RT_INPUT_SYNC or
+ * RT_OUTPUT_SYNC all of the input is still read and none of the output is
+ * queued, so a retry with the same output duplicates nothing. Losses during
+ * a request are reported by the next one. A request given up (timeout,
+ * Ctrl-C) leaves its error, if any, to the next one. Returns RT_DEPTH once
+ * the server's period is more than half the depth. */
 int rt_exchange_begin(rt_engine *e);
-int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in,
-                uint32_t nframes, uint32_t *done, int wait_ms);
+int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_request *req, int wait_ms);
 void rt_exchange_end(rt_engine *e);
 
+/* Wait until frames_in (RT_INPUT) or frames_out (RT_OUTPUT) of the stats
+ * reaches total: RT_OK, or RT_AGAIN after wait_ms, or RT_CLOSED,
+ * RT_SHUTDOWN, RT_INACTIVE. Any number of threads may wait at once. */
+int rt_wait_moved(rt_engine *e, int dir, uint64_t total, int wait_ms);
+
 void rt_get_stats(rt_engine *e, rt_stats *s);
+/* Why a ring is not locked in memory: returns 1 and writes the reason when
+ * one is not, else 0 and an empty string. */
+int rt_mlock_error(rt_engine *e, char *buf, size_t size);
 /* Stream position of each direction as Python sees it (frames read from the
  * input rings, frames queued into the output rings), and the JACK frame time
  * at which a given stream position crossed the port. The time is exact while

@@ -17,6 +17,7 @@ cdef extern from "_rt.h" nogil:
     int RT_BUSY
     int RT_NOMEM
     int RT_NO_PORT
+    int RT_DEPTH
 
     int RT_EV_GRAPH_ORDER
     int RT_EV_PORT_REGISTRATION
@@ -57,6 +58,14 @@ cdef extern from "_rt.h" nogil:
         int freewheel
         int mlocked
 
+    ctypedef struct rt_request:
+        uint32_t nframes
+        uint32_t done_in
+        uint32_t done_out
+        int started
+        int sync
+        uint64_t lost
+
     ctypedef struct rt_engine:
         pass
 
@@ -76,9 +85,11 @@ cdef extern from "_rt.h" nogil:
     uint32_t rt_port_names(rt_engine *e, int dir, char (*names)[320], uint32_t max) noexcept
     int rt_exchange_begin(rt_engine *e) noexcept
     int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *inp,
-                    uint32_t nframes, uint32_t *done, int wait_ms) noexcept
+                    rt_request *req, int wait_ms) noexcept
+    int rt_wait_moved(rt_engine *e, int dir, uint64_t total, int wait_ms) noexcept
     void rt_exchange_end(rt_engine *e) noexcept
     void rt_get_stats(rt_engine *e, rt_stats *s) noexcept
+    int rt_mlock_error(rt_engine *e, char *buf, size_t size) noexcept
     uint64_t rt_position(rt_engine *e, int dir) noexcept
     int rt_frame_time_of(rt_engine *e, int dir, uint64_t position, jack_nframes_t *time) noexcept
     void rt_take_event_counts(rt_engine *e, uint32_t *counts) noexcept

@@ -216,6 +216,24 @@ class Side:
         stats = self.client.stats
         return (stats.frames_in if self.is_input else stats.frames_out) - self._moved0
 
+    def wait_moved(self, frames: int, should_stop=None) -> bool:
+        """Wait in the engine until moved() reaches frames. False if
+        should_stop() said so first; TimeoutError if JACK moved nothing for
+        too long."""
+        target = self._moved0 + frames
+        waited = 0.0
+        while self.moved() < frames:
+            if should_stop is not None and should_stop():
+                return False
+            try:
+                self.client.wait_moved(self.flag, target, timeout=_SLICE)
+            except TimeoutError:
+                waited += _SLICE
+                if waited > _STALL:
+                    raise TimeoutError(f"JACK moved no audio for client {self.client.name!r} in "
+                                       f"{waited:.0f} s; is the server stalled?") from None
+        return True
+
     def lost(self) -> int:
         """Frames lost since start(): input dropped, or output that ran dry."""
         stats = self.client.stats
@@ -299,18 +317,6 @@ class Side:
                         "is the server stalled?") from None
 
 
-def wait_until(condition, what: str, should_stop=None, limit: float = _STALL) -> bool:
-    """Poll condition() every millisecond until true; False if should_stop()."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        if should_stop is not None and should_stop():
-            return False
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {limit} s waiting for {what}")
-        time.sleep(0.001)
-    return True
-
-
 def same_cycle_offset(outs: Side, ins: Side, period: int):
     """The input position that crossed the ports in the same JACK cycle as
     output position 0, or None when that cannot be told yet.
@@ -339,8 +345,7 @@ def input_start(ins: Side, connected: int, should_stop=None):
     """Input position of the first JACK cycle that began after frame time
     connected (taken when the connections were made): the first frame worth
     recording. Waits for the first input cycle; None if should_stop()."""
-    if not wait_until(lambda: ins.moved() >= ins.client.blocksize, "the first input cycle",
-                      should_stop):
+    if not ins.wait_moved(ins.client.blocksize, should_stop):
         return None
     return first_cycle_after(ins, connected)
 
@@ -360,7 +365,8 @@ def line_up(outs: Side, ins: Side, top_up, should_stop=None):
             return offset
         if time.monotonic() > deadline:
             raise TimeoutError("could not line up the input and output cycles")
-        time.sleep(0.001)
+        if not ins.wait_moved(ins.moved() + 1, should_stop):  # the next cycle
+            return None
 
 
 def first_cycle_after(ins: Side, frame_time: int) -> int:
