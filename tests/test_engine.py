@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import pyjack
-from conftest import PERIOD, RATE, run_tool
+from conftest import PERIOD, RATE
 from figures import report  # noqa: F401 (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -140,6 +140,7 @@ def test_depth_under_two_periods_is_refused(jack_server, depth):
         assert client.depth == depth
 
 
+@pytest.mark.needs("set_buffer_size")
 @pytest.mark.parametrize("direction", ["input", "output"])
 def test_a_period_above_half_the_depth_makes_process_raise(private_server, direction):
     """After a buffer-size change beyond the ring, process() says so instead of
@@ -151,7 +152,8 @@ def test_a_period_above_half_the_depth_makes_process_raise(private_server, direc
         block = np.zeros((1, 256), np.float32)
         args = (NOTHING, block) if direction == "input" else (block, NOTHING)
         client.process(*args, timeout=5)
-        run_tool(private_server.name, "jack_bufsize", "2048")
+        # The client asks itself: PipeWire applies a size to the caller's graph only.
+        client.set_buffer_size(2048)
         wait_for(lambda: client.stats.buffer_size == 2048, "the new period")
         with pytest.raises(pyjack.UsageError, match=r"period is now 2048 frames.*depth \(1024"):
             client.process(*args, timeout=5)
