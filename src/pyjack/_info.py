@@ -139,7 +139,7 @@ def features_of(implementation: str, version: str, backend: str | None,
                 physical: bool) -> dict:
     """The feature map of a server of this implementation, version and backend.
 
-    Facts measured with pyjack's test suite (see the README's server matrix).
+    Facts measured with pyjack's test suite (the matrix in docs/guides/servers.md).
     PipeWire: no audio through a client's own out -> in connection; freewheel
     for the calling client's group only; buffer sizes change per client and
     asynchronously; no internal clients, no client pids; another client's
