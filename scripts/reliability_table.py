@@ -1,8 +1,13 @@
-"""Write the README's reliability table from the figures of a real test run.
+"""Write the reliability table of docs/reliability.md from the figures of a real test run.
 
     PYJACK_FIGURES=figures.jsonl python -m pytest --full    # the tests record their figures
     python scripts/reliability_table.py figures.jsonl        # print the table
-    python scripts/reliability_table.py figures.jsonl --readme README.md   # rewrite it there
+    python scripts/reliability_table.py figures.jsonl --write docs/reliability.md   # rewrite it there
+
+--write rewrites the table between the markers BEGIN and END below in any file
+that has them; the documentation's reliability page (docs/reliability.md) is
+the one that does. --readme is the option's old name, from when the README
+carried the table.
 
 tests/figures.py appends one JSON line per figure set ({"test": ..., "what": ...,
 figures...}) and one line with the run's facts ({"run": {...}}). Each row below
@@ -136,21 +141,23 @@ def table(run, by_test):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("figures", help="the JSON-lines file PYJACK_FIGURES named")
-    parser.add_argument("--readme", help="rewrite the table between the markers in this file")
+    parser.add_argument("--write", "--readme", dest="write", metavar="PAGE",
+                        help="rewrite the table between the markers in this file "
+                             "(docs/reliability.md); --readme is an old name of it")
     args = parser.parse_args(argv)
     text = table(*load(args.figures))
-    if not args.readme:
+    if not args.write:
         print(text)
         return 0
-    with open(args.readme) as f:
-        readme = f.read()
+    with open(args.write) as f:
+        page = f.read()
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(readme):
-        print(f"{args.readme} has no reliability table markers ({BEGIN})", file=sys.stderr)
+    if not pattern.search(page):
+        print(f"{args.write} has no reliability table markers ({BEGIN})", file=sys.stderr)
         return 1
-    readme = pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", readme)
-    with open(args.readme, "w") as f:
-        f.write(readme)
+    page = pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", page)
+    with open(args.write, "w") as f:
+        f.write(page)
     return 0
 
 

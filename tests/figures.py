@@ -1,6 +1,7 @@
-"""The `report` fixture: tests record the figures the README's Reliability
-section quotes. With PYJACK_FIGURES=<file> set, each figure is appended to
-that file as one JSON line; either way it is printed (pytest -s shows it)."""
+"""The `report` fixture: tests record the figures that the Reliability page
+(docs/reliability.md) quotes. With PYJACK_FIGURES=<file> set, each figure is
+appended to that file as one JSON line; either way it is printed (pytest -s
+shows it)."""
 
 import json
 import os
