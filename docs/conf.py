@@ -82,6 +82,7 @@ nitpick_ignore = [
     ("py:class", "os.PathLike"),              # sound-file paths of rec() and play()
     ("py:class", "collections.abc.Iterator"),  # Stream.blocks()
     ("py:class", "collections.abc.Sequence"),  # Stream's port lists
+    ("py:class", "types.MappingProxyType"),   # ServerInfo.features
 ]
 
 # Doctests: the `>>>` examples of the docstrings, as the reference shows them,
@@ -96,3 +97,21 @@ os.chdir(tempfile.mkdtemp(prefix="pyjack-doctest-"))
 doctest_global_cleanup = """
 pyjack.stop()
 """
+
+
+def _drop_docstrings_of_builtin_types(app, what, name, obj, options, lines):
+    """A constant's page shows what the .rst says about it, not the docstring
+    of its type: autodoc falls back to int's, str's, tuple's or dict's own
+    docstring for a module-level value that has none ("int([x]) -> integer")."""
+    if what != "data":
+        return
+    from sphinx.util.docstrings import prepare_docstring
+
+    own = type(obj).__doc__
+    if own and lines[:len(prepare_docstring(own))] == prepare_docstring(own):
+        del lines[:len(prepare_docstring(own))]
+
+
+def setup(app):
+    # Before pyjack_stubs reshapes docstrings into field lists.
+    app.connect("autodoc-process-docstring", _drop_docstrings_of_builtin_types, priority=400)
