@@ -210,7 +210,7 @@ def server_info(server: str | None = None) -> ServerInfo:
     Raises NotConnectedError when no server answers.
 
     >>> info = pyjack.server_info()                 # doctest: +SKIP
-    >>> info.implementation, info.version, info.has("self_loopback")
+    >>> info.implementation, info.version, info.has("self_loopback")   # doctest: +SKIP
     ('PipeWire', '1.4.2', False)
     """
     if server is None:
