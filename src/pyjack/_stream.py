@@ -44,6 +44,8 @@ _SLICE = 0.1
 _STALL = 10.0
 # Seconds a port named to connect to may take to show up (PipeWire only).
 _PORTS_SETTLE = 1.0
+# Seconds a new link may take to carry audio (PipeWire only; see link_settle).
+_LINK_SETTLE = 0.25
 
 
 def default_server() -> str:
@@ -341,13 +343,27 @@ def same_cycle_offset(outs: Side, ins: Side, period: int):
     return found[0] if found[0] == found[1] else None
 
 
+def link_settle(client: Client) -> int:
+    """Frames to let pass after connect() before a new link's audio counts.
+
+    jackd carries a link from the next cycle on: 0. PipeWire makes it live a
+    few cycles after connect() returns, and may then reorder the linked
+    clients in the cycle once (a period repeated or skipped), so there
+    _LINK_SETTLE seconds, in whole periods."""
+    if not libjack_is_pipewire():
+        return 0
+    period = client.blocksize
+    return -(-int(_LINK_SETTLE * client.samplerate) // period) * period
+
+
 def input_start(ins: Side, connected: int, should_stop=None):
     """Input position of the first JACK cycle that began after frame time
-    connected (taken when the connections were made): the first frame worth
-    recording. Waits for the first input cycle; None if should_stop()."""
+    connected (taken when the connections were made) and the links settled:
+    the first frame worth recording. Waits for the first input cycle; None if
+    should_stop()."""
     if not ins.wait_moved(ins.client.blocksize, should_stop):
         return None
-    return first_cycle_after(ins, connected)
+    return first_cycle_after(ins, (connected + link_settle(ins.client)) % (1 << 32))
 
 
 def line_up(outs: Side, ins: Side, top_up, should_stop=None):

@@ -21,7 +21,7 @@ import numpy as np
 
 import pyjack
 from pyjack._info import libjack_is_pipewire
-from pyjack._stream import connect, no_server_message
+from pyjack._stream import connect, link_settle, no_server_message
 
 
 def _pipewire_or_no_jackd() -> bool:
@@ -40,8 +40,7 @@ def run(seconds: float, frequency: float, server: str | None) -> dict:
     name = server or os.environ.get("JACK_DEFAULT_SERVER", "default")
     # On a server where a client's own out -> in connection is silent
     # (PipeWire), the tone goes from one client to a second one instead.
-    info = pyjack.server_info(name)
-    looped = info.has("self_loopback")
+    looped = pyjack.server_info(name).has("self_loopback")
     with contextlib.ExitStack() as stack:
         sender = stack.enter_context(pyjack.Client("pyjack-demo", server=server))
         receiver = sender if looped else stack.enter_context(
@@ -55,10 +54,7 @@ def run(seconds: float, frequency: float, server: str | None) -> dict:
         rate, block = sender.samplerate, sender.blocksize
         frames = int(seconds * rate) // block * block
         lead = 8 * block  # output runs this far ahead of input
-        # PipeWire makes a link live a few cycles after connect() returns and
-        # may then reorder the two clients in the cycle once (a period
-        # repeated or skipped): there a quarter second of silence goes first.
-        quiet = 0 if info.has("connections_at_once") else rate // 4 // block * block
+        quiet = link_settle(sender)  # silence first while a new link settles
         tone = np.zeros((1, quiet + frames + 2 * lead), np.float32)
         # A cosine: its first sample is not zero, so its arrival is plain to see.
         tone[0, quiet:quiet + frames] = 0.5 * np.cos(2 * np.pi * frequency * np.arange(frames) / rate)
