@@ -6,8 +6,7 @@
 
 --write rewrites the table between the markers BEGIN and END below in any file
 that has them; the documentation's reliability page (docs/reliability.md) is
-the one that does. --readme is the option's old name, from when the README
-carried the table.
+the one that does.
 
 tests/figures.py appends one JSON line per figure set ({"test": ..., "what": ...,
 figures...}) and one line with the run's facts ({"run": {...}}). Each row below
@@ -17,6 +16,7 @@ not report in the run says so, so the table never shows figures of another run.
 
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -81,6 +81,14 @@ ROWS = [
 ]
 
 
+def asan_tests():
+    """The test files .ci/run runs under AddressSanitizer, read from .ci/run itself."""
+    ci_run = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".ci", "run")
+    with open(ci_run) as f:
+        found = re.search(r"^sh \.ci/asan (.+)$", f.read(), re.M)
+    return [os.path.basename(t) for t in found.group(1).split()] if found else []
+
+
 def words(key):
     return key.replace("_", " ")
 
@@ -135,15 +143,18 @@ def table(run, by_test):
         record = by_test.get(test)
         figures = last_run(record) if record else "not reported in this run"
         lines.append(f"| {what} | {where} | {figures} |")
+    tests = ", ".join(f"`{t}`" for t in asan_tests()) or "no tests (not in .ci/run)"
+    lines.append(f"| The engine's tests again against an AddressSanitizer build | `.ci/asan` over "
+                 f"{tests} | every run of `.ci/run`, which fails on any report |")
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("figures", help="the JSON-lines file PYJACK_FIGURES named")
-    parser.add_argument("--write", "--readme", dest="write", metavar="PAGE",
+    parser.add_argument("--write", metavar="PAGE",
                         help="rewrite the table between the markers in this file "
-                             "(docs/reliability.md); --readme is an old name of it")
+                             "(docs/reliability.md)")
     args = parser.parse_args(argv)
     text = table(*load(args.figures))
     if not args.write:
