@@ -162,6 +162,14 @@ cdef double _now() noexcept nogil:
     return ts.tv_sec + ts.tv_nsec * 1e-9
 
 
+cdef int _slice_ms(bint has_deadline, double deadline) noexcept:
+    """How long one engine wait may take: WAIT_SLICE_MS, so that Ctrl-C is
+    seen between slices, or less when the deadline comes sooner."""
+    if not has_deadline:
+        return WAIT_SLICE_MS
+    return <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
+
+
 cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
                           rt_block *block) except -2:
     """Check one argument of process() and describe it for the engine.
@@ -787,9 +795,7 @@ cdef class Client:
             self._fail(rc, "run process()")
         try:
             while True:
-                slice_ms = WAIT_SLICE_MS
-                if has_deadline:
-                    slice_ms = <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
+                slice_ms = _slice_ms(has_deadline, deadline)
                 with nogil:
                     rc = rt_exchange(self._engine, &out_block, &in_block, &req, slice_ms)
                 if rc == RT_OK:
@@ -851,9 +857,7 @@ cdef class Client:
                             bint has_deadline, double deadline, object timeout, str counter):
         cdef int rc, slice_ms
         while True:
-            slice_ms = WAIT_SLICE_MS
-            if has_deadline:
-                slice_ms = <int>min(<double>WAIT_SLICE_MS, max(0.0, (deadline - _now()) * 1000.0) + 1)
+            slice_ms = _slice_ms(has_deadline, deadline)
             with nogil:
                 rc = rt_wait_moved(engine, dir, total, slice_ms)
             if rc == RT_OK:
