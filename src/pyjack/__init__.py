@@ -68,3 +68,10 @@ __all__ += [
     "Status", "Stream", "default_server", "get_status", "measure_latency", "play", "playrec",
     "rec", "stop", "wait",
 ]
+
+# MIDI: event rings in the engine, read and sent from Python threads.
+from ._core import (  # noqa: E402
+    DEFAULT_MIDI_DEPTH, MidiEvent, midi_dtype, midi_file_events,
+)
+
+__all__ += ["DEFAULT_MIDI_DEPTH", "MidiEvent", "midi_dtype", "midi_file_events"]

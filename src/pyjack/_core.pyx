@@ -50,7 +50,10 @@ from pyjack._errors import (
 Stats = collections.namedtuple("Stats", [
     "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
     "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
-    "freewheel", "mlocked", "mlock_error"], module="pyjack")
+    "freewheel", "mlocked", "mlock_error",
+    # MIDI (_midi.pxi)
+    "midi_in", "midi_out", "midi_dropped_in", "midi_dropped_out", "midi_late",
+    "midi_late_frames"], module="pyjack")
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -64,6 +67,11 @@ the server is freewheeling. mlocked: every ring is locked in memory (mlock()
 succeeded for each), so the real-time thread cannot page-fault on them.
 mlock_error: why not, when mlocked is False (e.g. RLIMIT_MEMLOCK too small),
 else "".
+midi_in / midi_out: MIDI events copied from the MIDI input ports / written to
+the MIDI output ports. midi_dropped_in: input events dropped because a port's
+record ring was full. midi_dropped_out: output events no JACK buffer of the
+port could take. midi_late: output events written after their time (at offset
+0); midi_late_frames: how late, summed, in frames.
 """
 
 # What a return code given to Client._fail() is.
@@ -205,16 +213,17 @@ cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
     return cnp.PyArray_DIM(a, 1)
 
 
-cdef class Client  # declared here for _events.pxi, defined below
+include "_midi.pxi"
+cdef class Client(_MidiClient)  # declared here for _events.pxi, defined below
 include "_events.pxi"
 
 
-cdef class Client:
+cdef class Client(_MidiClient):
     """A JACK client whose audio goes through lock-free rings, never through Python
     on JACK's real-time thread.
 
     Client(name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
-    use_exact_name=False)
+    use_exact_name=False, midi_depth=DEFAULT_MIDI_DEPTH)
 
     name: the client name asked for (JACK may append a suffix; see .name).
     processing: install the real-time process callback. Without it the client
@@ -226,6 +235,8 @@ cdef class Client:
         this far ahead. With processing, it must be at least two of the
         server's periods (ValueError otherwise).
     use_exact_name: fail instead of accepting a renamed client.
+    midi_depth: size in bytes of each MIDI port's record ring (see the MIDI
+        guide); a single event may be up to this size less 16 bytes.
 
     Raises NotConnectedError when no server answers.
 
@@ -259,7 +270,7 @@ cdef class Client:
     cdef object __weakref__
 
     def __cinit__(self, name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
-                  use_exact_name=False):
+                  use_exact_name=False, midi_depth=DEFAULT_MIDI_DEPTH):
         if not isinstance(depth, int) or isinstance(depth, bool) or not 16 <= depth <= 1 << 24:
             raise ValueError(f"depth must be an int of frames between 16 and {1 << 24}, not {depth!r}")
         if server is not None:
@@ -320,6 +331,7 @@ cdef class Client:
                         "the JACK server refused them")
         self.name = jack_get_client_name(self._client).decode()
         self._events.open(self._engine, self)
+        self._midi_open(self._engine)
         return 0
 
     def __dealloc__(self):
@@ -358,6 +370,7 @@ cdef class Client:
             self._ports.clear()
             with nogil:
                 rt_close(self._engine)  # also wakes the dispatcher
+        self._midi_close()
         self._client = NULL
         self._ports.clear()
         if self._events.stop(True):
@@ -455,6 +468,7 @@ cdef class Client:
             raise UsageError(f"client {self.name!r} is already active")
         cdef int rc
         self._events.collect()
+        self._midi_reset()
         with nogil:
             rc = rt_activate(self._engine)
         if rc != RT_OK:
@@ -508,20 +522,27 @@ cdef class Client:
         rt_get_stats(self._engine, &s)
         with nogil:  # it takes the engine's lock
             rt_mlock_error(self._engine, why, sizeof(why))
+        midi = self._midi_counts()
         return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
                      s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
-                     bool(s.freewheel), bool(s.mlocked), why.decode(errors="replace"))
+                     bool(s.freewheel), bool(s.mlocked) and midi[6], why.decode(errors="replace"),
+                     *midi[:6])
 
     # -- ports ------------------------------------------------------------
 
-    def register_port(self, name, flags):
-        """Register an audio port of this client and return its full name.
+    def register_port(self, name, flags, type="audio"):
+        """Register a port of this client and return its full name.
 
         flags: IsInput or IsOutput, optionally | IsPhysical, CanMonitor, IsTerminal.
+        type: "audio" (default) or "midi" (or JACK's type strings). Audio
+        ports are the rows of process(); MIDI ports are not (see send_midi()
+        and read_midi()).
         Allowed while active: the new port's stream starts at the current
         position, so the ports stay aligned sample for sample.
         """
         self._check()
+        if _PORT_TYPES.get(type) is None:
+            raise ValueError(f"type must be 'audio' or 'midi', not {type!r}")
         cdef bytes bname = _encode(name, "port name")
         if not isinstance(flags, int):
             raise TypeError(f"flags must be an int of port flags, not {type(flags).__name__}")
@@ -535,6 +556,8 @@ cdef class Client:
         cdef const char *cname = bname
         cdef char full_name[320]  # RT_NAME_SIZE
         cdef int rc
+        if _PORT_TYPES[type] == MIDI_TYPE:
+            return self._register_midi_port(name, cflags)
         with nogil:
             port = rt_register_port(self._engine, cname, cflags, &error)
             rc = RT_NO_PORT
@@ -557,10 +580,10 @@ cdef class Client:
     cdef str _own_port_name(self, name):
         if not isinstance(name, str):
             raise TypeError(f"port name must be a str, not {type(name).__name__}")
-        if name in self._ports:
+        if name in self._ports or name in self._midi_ports:
             return name
         full = f"{self.name}:{name}"
-        if full in self._ports:
+        if full in self._ports or full in self._midi_ports:
             return full
         raise UsageError(f"client {self.name!r} has no port {name!r}")
 
@@ -568,6 +591,9 @@ cdef class Client:
         """Unregister one of this client's ports, by short or full name."""
         self._check()
         full = self._own_port_name(name)
+        if full in self._midi_ports:
+            self._unregister_midi_port(full)
+            return
         cdef jack_port_t *port = <jack_port_t *><size_t>self._ports[full]
         cdef int rc
         with nogil:
@@ -611,10 +637,17 @@ cdef class Client:
             raise UsageError(f"no {what} named {name!r} on the JACK server")
         return port
 
-    def get_ports(self, name_pattern=None, type_pattern=None, flags=0):
+    def get_ports(self, name_pattern=None, type_pattern=None, flags=0, *, type=None):
         """Full names of the server's ports matching the regular expressions and
-        having all of the given flags."""
+        having all of the given flags. type: "audio" or "midi" keeps only
+        ports of that type (instead of a type_pattern)."""
         self._check()
+        if type is not None:
+            if _PORT_TYPES.get(type) is None:
+                raise ValueError(f"type must be 'audio', 'midi' or None, not {type!r}")
+            if type_pattern is not None:
+                raise ValueError("give type_pattern or type, not both")
+            type_pattern = "^" + re.escape(_PORT_TYPES[type]) + "$"
         cdef bytes bname = b"" if name_pattern is None else _encode(name_pattern, "name_pattern")
         cdef bytes btype = b"" if type_pattern is None else _encode(type_pattern, "type_pattern")
         if not isinstance(flags, int):
@@ -929,7 +962,7 @@ cdef class Client:
             raise UsageError(f"an event callback of client {self.name!r} is still running; "
                              "let it return before attach()")
         if self._engine != NULL:
-            if self._waiting or rt_exchange_begin(self._engine) != RT_OK:
+            if self._waiting or self._midi_waiting or rt_exchange_begin(self._engine) != RT_OK:
                 raise UsageError(f"process() or wait_moved() is still running on client "
                                  f"{self.name!r} in another thread; wait for it before attach()")
             rt_exchange_end(self._engine)
@@ -1202,6 +1235,17 @@ cdef class Client:
         if callback is not None:
             warnings.warn("pyjack never runs Python on JACK's threads: the thread-init "
                           "callback is not called", RuntimeWarning, stacklevel=2)
+
+    # -- MIDI (_midi.pxi): what its base class asks of the client ---------------
+
+    cdef rt_engine *_rt_engine(self) noexcept:
+        return self._engine
+
+    cdef jack_client_t *_client_ptr(self) noexcept:
+        return self._client
+
+    cdef bint _has_audio_port(self, str full):
+        return full in self._ports
 
 
 # Transport states, with JACK's values.

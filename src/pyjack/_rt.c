@@ -829,3 +829,11 @@ int rt_wait_event(rt_engine *e, int wait_ms)
 }
 
 const char *rt_shutdown_reason(rt_engine *e) { return e->shutdown_reason; }
+
+/* ---------------------------------------------------------------------- */
+/* MIDI (_midi.c): its record rings get their memory as the audio rings do. */
+
+char *rt_ring_memory(size_t size, size_t *mapped, int *locked, char *why, size_t why_size)
+{
+    return ring_memory(size, mapped, locked, why, why_size);
+}

@@ -128,6 +128,9 @@ struct rt_engine {
     sem_t event_wake;
     atomic_uint_fast64_t events_dropped;
     char shutdown_reason[256];
+
+    /* MIDI (_midi.h): set once before activation, read by the process thread. */
+    _Atomic(struct rt_midi *) midi;
 };
 
 /* ---- shared helpers ---- */
@@ -188,6 +191,12 @@ void rt_jack_freewheel(int starting, void *arg);
 int rt_jack_buffer_size(jack_nframes_t n, void *arg);
 int rt_jack_sample_rate(jack_nframes_t n, void *arg);
 void rt_jack_shutdown(jack_status_t code, const char *reason, void *arg);
+
+/* MIDI: ring memory as the audio rings get it (_rt.c), and the process
+ * thread's MIDI part (_midi_jack.c). */
+char *rt_ring_memory(size_t size, size_t *mapped, int *locked, char *why, size_t why_size);
+void rt_midi_cycle(struct rt_midi *m, jack_nframes_t n, jack_nframes_t now, uint64_t out_position,
+                   uint64_t out_taken);
 
 /* Both sides read anchors and copy names. */
 static inline int anchor_load(rt_anchor *a, uint64_t *position, uint32_t *time)

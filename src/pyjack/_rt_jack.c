@@ -178,8 +178,15 @@ int rt_jack_process(jack_nframes_t n, void *arg)
     if (atomic_load_explicit(&e->buffer_size, memory_order_relaxed) != n)
         atomic_store_explicit(&e->buffer_size, n, memory_order_relaxed);
     jack_nframes_t now = jack_last_frame_time(e->client);
+    uint64_t out_before = atomic_load_explicit(&e->rt_pos[RT_OUTPUT], memory_order_relaxed);
     move_input(e, n, now);
     move_output(e, n, now);
+    /* MIDI (_midi_jack.c), after the audio so that it knows which output
+     * stream positions this cycle played. */
+    struct rt_midi *midi = atomic_load_explicit(&e->midi, memory_order_acquire);
+    if (midi != NULL)
+        rt_midi_cycle(midi, n, now, out_before,
+                      atomic_load_explicit(&e->rt_pos[RT_OUTPUT], memory_order_relaxed) - out_before);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_relaxed);
     cycles_leave(&e->cycles_gate);
     wake_python(e);
