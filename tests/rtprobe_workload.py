@@ -5,6 +5,8 @@ usage: python rtprobe_workload.py PROBE_SO SERVER MODE SECONDS
 MODE "pyjack": a pyjack client streams through a loopback while a second
 client keeps changing the graph (ports registered, connected, disconnected,
 unregistered), so both the process and the notification callbacks run.
+MODE "pyjack-midi": MIDI out of one pyjack client into another (see
+midi_workload()).
 MODE "python-callback": a client whose process callback is a Python
 function called through ctypes, as bindings that run Python on JACK's
 thread do; the probe must see it allocate and lock.
@@ -161,6 +163,81 @@ def python_callback_workload(server, seconds, probe):
             "lost_in": 0, "lost_out": 0}
 
 
+# -- MIDI -------------------------------------------------------------------------
+
+
+def midi_workload(server, seconds, probe):
+    """MODE "pyjack-midi": one client sends MIDI (timed events, as-soon-as-
+    possible events, sysex, some already late) from a Python thread to a
+    second client whose Python thread reads them, through both clients'
+    process callbacks and record rings."""
+    tx = pyjack.Client("rtsafe-midi-tx", server=server)
+    rx = pyjack.Client("rtsafe-midi-rx", server=server)
+    out = tx.register_port("out", pyjack.IsOutput, type="midi")
+    late = tx.register_port("late", pyjack.IsOutput, type="midi")
+    inp = rx.register_port("in", pyjack.IsInput, type="midi")
+    tx.activate()
+    rx.activate()
+    tx.connect(out, inp)
+    tx.connect(late, inp)
+    stop = threading.Event()
+    errors = []
+    received = [0]
+
+    def send():
+        k = 0
+        last = tx.frame_time
+        try:
+            while not stop.is_set():
+                now = tx.frame_time
+                # Time order per port: each round after the previous one.
+                base = max(now + 1024, last + 1)
+                tx.send_midi_events(out, [(base + i * 7, [0x90, i, 100]) for i in range(8)])
+                last = base + 60
+                tx.send_midi(out, [0xF0] + [k % 128] * 200 + [0xF7], time=last)
+                tx.send_midi(late, [0xB0, 1, k % 128], time=now - 64)  # late on purpose
+                tx.send_midi(out, [0xF8])  # as soon as possible
+                k += 1
+                time.sleep(0.002)
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    def read():
+        rows = np.zeros(256, pyjack.midi_dtype)
+        try:
+            while not stop.is_set():
+                try:
+                    received[0] += rx.read_midi_into(rows, timeout=0.1)
+                except ValueError:  # the sysex: longer than the data field
+                    received[0] += rx.read_midi(timeout=0) is not None
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=send), threading.Thread(target=read)]
+    for w in workers:
+        w.start()
+    python_threads = [threading.get_native_id()] + [w.native_id for w in workers]
+    time.sleep(1.0)
+    before_tx, before_rx = tx.stats, rx.stats
+    probe.rtprobe_arm(1)
+    time.sleep(seconds)
+    probe.rtprobe_arm(0)
+    after_tx, after_rx = tx.stats, rx.stats
+    stop.set()
+    for w in workers:
+        w.join(10)
+    tx.close()
+    rx.close()
+    return {"errors": errors, "python_threads": python_threads,
+            "cycles": after_rx.cycles - before_rx.cycles,
+            "midi_out": after_tx.midi_out - before_tx.midi_out,
+            "midi_in": after_rx.midi_in - before_rx.midi_in,
+            "midi_late": after_tx.midi_late - before_tx.midi_late,
+            "midi_dropped": (after_rx.midi_dropped_in - before_rx.midi_dropped_in
+                             + after_tx.midi_dropped_out - before_tx.midi_dropped_out),
+            "received": received[0], "lost_in": 0, "lost_out": 0}
+
+
 def main():
     probe_path, server, mode, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     probe = ctypes.CDLL(probe_path)  # already loaded by LD_PRELOAD: the same copy
@@ -171,6 +248,8 @@ def main():
         result = pyjack_workload(server, seconds, probe, server_events=True)
     elif mode == "python-callback":
         result = python_callback_workload(server, seconds, probe)
+    elif mode == "pyjack-midi":
+        result = midi_workload(server, seconds, probe)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     threads, counts = parse_report(probe)

@@ -107,3 +107,25 @@ def test_probe_counts_a_process_callback_that_runs_python(rtprobe, jack_server, 
     report("a Python process callback, 1 s", {"cycles": result["cycles"], "calls": inside})
     assert {"malloc", "free", "pthread_mutex_lock"} <= functions, inside
     assert jack_threads
+
+
+# -- MIDI ---------------------------------------------------------------------------
+
+
+@pytest.mark.needs("lock_free_port_lookup")
+def test_midi_in_and_out_make_no_forbidden_call(rtprobe, jack_server, report):
+    result = run_workload(rtprobe, jack_server.name, "pyjack-midi", 3)
+    inside, jack_threads = forbidden_calls(result)
+    report("MIDI in and out, 3 s", {"process_callbacks": callbacks_by_role(result, "process"),
+                                    "midi_out": result["midi_out"], "midi_in": result["midi_in"],
+                                    "midi_late": result["midi_late"],
+                                    "calls_in_callbacks": len(inside),
+                                    "calls_on_jack_threads": len(jack_threads)})
+    assert callbacks_by_role(result, "process") >= 100
+    # Events really crossed both directions while the probe watched, late
+    # ones included (they take the offset-0 path).
+    assert result["midi_out"] >= 1000 and result["midi_in"] >= 1000
+    assert result["midi_late"] > 0
+    assert result["midi_dropped"] == 0
+    assert inside == []
+    assert jack_threads == []

@@ -39,6 +39,10 @@ FEATURES = {
     "close_after_server_death": "closing clients after their server died is safe (PipeWire 1.4.2's "
                                 "libjack can double-free a memory map in jack_client_close())",
     "client_pid": "jack_get_client_pid() answers",
+    "midi_sysex_whole": "a MIDI sysex crosses the server as one event, up to the port buffer's "
+                        "jack_midi_max_event_size (about 32 KiB on jackd2); PipeWire 1.4.2 "
+                        "splits it into events of up to 7 bytes and loses or crashes on long "
+                        "ones, so pyjack sends at most 4096 bytes per event there",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
 }
@@ -151,7 +155,9 @@ def features_of(implementation: str, version: str, backend: str | None,
     whole cycles (a few periods a second) with no xrun reported; 1.4.2's
     jack_client_close() can double-free after the server died; an
     unregistered port's name stays taken for a moment ("already exists");
-    0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
+    0.3.65 ignores transport_locate() (1.4.2 follows it); a MIDI sysex
+    arrives split into events of at most 7 bytes, and long ones are lost or
+    crash its libjack. A netjack2 slave
     keeps the master's period: it refuses set_buffer_size().
     """
     if implementation == "PipeWire":
@@ -174,6 +180,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "foreign_port_aliases": False,
             "close_after_server_death": False,
             "client_pid": False,
+            "midi_sysex_whole": False,
             "physical_ports": physical,
             "private_jackd": False,
         }
@@ -197,6 +204,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "foreign_port_aliases": True,
         "close_after_server_death": True,
         "client_pid": True,
+        "midi_sysex_whole": True,
         "physical_ports": physical,
         "private_jackd": True,
     }

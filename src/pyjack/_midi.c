@@ -377,7 +377,11 @@ int rt_midi_write(rt_midi *m, jack_port_t *port, size_t count, const uint32_t *k
         pthread_mutex_unlock(&m->lock);
         return RT_MIDI_WRONG_PORT;
     }
-    /* Time order per kind, against what is queued already and within. */
+    /* Time order per kind, against what is still queued and within. Once
+     * the ring is empty the process thread has written everything, and an
+     * earlier stamp is merely late. */
+    if (ring_readable(&p->ring) == 0)
+        p->has_last[0] = p->has_last[1] = 0;
     int has_last[2] = {p->has_last[0], p->has_last[1]};
     uint64_t last[2] = {p->last[0], p->last[1]};
     size_t total = 0;

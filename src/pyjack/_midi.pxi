@@ -58,6 +58,9 @@ DEFAULT_MIDI_DEPTH = 1 << 17
 """Default size of a MIDI port's record ring in bytes (128 KiB): room for a
 64 KiB sysex, or about 6500 three-byte events."""
 
+# The largest event pyjack sends through PipeWire's JACK (see _max_event_size).
+PIPEWIRE_MAX_MIDI_EVENT = 4096
+
 MIDI_TYPE = "8 bit raw midi"
 AUDIO_TYPE = "32 bit float mono audio"
 _PORT_TYPES = {"audio": AUDIO_TYPE, AUDIO_TYPE: AUDIO_TYPE, "midi": MIDI_TYPE, MIDI_TYPE: MIDI_TYPE}
@@ -429,7 +432,20 @@ cdef class _MidiClient:
             # headers (a buffer header and one event header, 32 bytes at most).
             size = <uint32_t>max(<Py_ssize_t>0, <Py_ssize_t>jack_port_type_get_buffer_size(
                 self._client_ptr(), b"8 bit raw midi") - 32)
+        if b"PipeWire" in jack_get_version_string():
+            # PipeWire 1.4.2 says 32 KiB but carries a sysex as pieces of 6
+            # data bytes: one of 8000 bytes arrived, 8192 were lost, 12000
+            # and more crashed its libjack (FEATURES["midi_sysex_whole"]).
+            size = min(size, PIPEWIRE_MAX_MIDI_EVENT)
         return size
+
+    def midi_max_event_size(self, port):
+        """The largest event, in bytes, the server's MIDI buffer of one of this
+        client's MIDI output ports takes (send_midi() refuses larger ones).
+        Exact once the port has run a cycle; before, an estimate from the
+        server's MIDI buffer size."""
+        self._check()
+        return self._max_event_size(self._midi_out_port(port))
 
     cdef int _queue(self, object port, list events, int kind, object timeout) except -1:
         """Check and queue (stamp, bytes) pairs of one kind, all or none."""
