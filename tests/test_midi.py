@@ -506,3 +506,29 @@ def test_jack_midi_latency_test_through_a_pyjack_thru(make_client, jack_server):
     assert len(passed) >= 100
     found = re.search(r"Messages received:\s*(\d+)", out)
     assert found and int(found.group(1)) >= 100, out
+
+
+# -- the example ------------------------------------------------------------------
+
+
+def test_midi_monitor_example_prints_jack_midiseq(jack_server):
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "examples" / "midi_monitor.py"
+    seq = start_tool(jack_server.name, "jack_midiseq", "pjmon", "4800", "0", "60", "2400")
+    try:
+        done = subprocess.run([sys.executable, str(script), "--seconds", "3"],
+                              env=tool_env(jack_server.name), capture_output=True, text=True,
+                              timeout=60)
+    finally:
+        stop_tool(seq)
+    assert done.returncode == 0, done.stderr
+    assert "listening to: pjmon:out" in done.stdout
+    lines = [line.split() for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
+    ons = [int(words[0]) for words in lines if words[1:4] == ["90", "3c", "40"]]
+    offs = [int(words[0]) for words in lines if words[1:4] == ["80", "3c", "40"]]
+    assert len(ons) >= 3 and len(offs) >= 3
+    # The loop's notes, 4800 frames apart, each off 2400 frames after its on.
+    assert {(b - a) % 2**32 for a, b in zip(ons, ons[1:])} == {4800}
+    assert all((off - on) % 2**32 == 2400 for on, off in zip(ons, offs) if off > on)

@@ -534,9 +534,9 @@ cdef class Client(_MidiClient):
         """Register a port of this client and return its full name.
 
         flags: IsInput or IsOutput, optionally | IsPhysical, CanMonitor, IsTerminal.
-        type: "audio" (default) or "midi" (or JACK's type strings). Audio
-        ports are the rows of process(); MIDI ports are not (see send_midi()
-        and read_midi()).
+        The port's type is "audio" (the default) or "midi", or JACK's type
+        strings for them. Audio ports are the rows of process(); MIDI ports
+        are not (see send_midi() and read_midi()).
         Allowed while active: the new port's stream starts at the current
         position, so the ports stay aligned sample for sample.
         """
