@@ -23,6 +23,7 @@ import bench_cpu
 import bench_freewheel
 import bench_gil
 import bench_latency
+import bench_midi
 import common
 from common import CLIENTS, HERE, Row, build_c_client, fmt, have_jack_client, print_rows
 
@@ -32,6 +33,7 @@ BENCHMARKS = {
     "cpu": bench_cpu,
     "calls": bench_calls,
     "latency": bench_latency,
+    "midi": bench_midi,
 }
 
 

@@ -128,6 +128,32 @@ def test_loopback_times_and_bytes_exact(make_client):
     assert rx.stats.midi_dropped_in == 0
 
 
+def test_two_inputs_merge_in_time_order(make_client):
+    tx, rx, out, inp = midi_pair(make_client, "merge")
+    out2 = tx.register_port("midi_out2", pyjack.IsOutput, type="midi")
+    inp2 = rx.register_port("midi_in2", pyjack.IsInput, type="midi")
+    wait_for_port(tx, inp2)
+    connect_when_ready(tx, out2, inp2)
+    wait_cycles(tx, rx)
+    start = tx.frame_time + 4 * PERIOD
+    tx.send_midi_events(out, [(start + 10 * k, [0x90, k, 1]) for k in range(0, 20, 2)])
+    tx.send_midi_events(out2, [(start + 10 * k, [0x90, k, 1]) for k in range(1, 20, 2)])
+    got = read_all(rx, 20)
+    assert [(e.port, e.time, e.data[1]) for e in got] == [
+        (inp if k % 2 == 0 else inp2, start + 10 * k, k) for k in range(20)]
+    # The bulk form gives the port as an index into midi_inports.
+    assert rx.midi_inports == [inp, inp2]
+    tx.send_midi_events(out, [(start + 1000, [0x80, 0, 0])])
+    tx.send_midi_events(out2, [(start + 999, [0x80, 1, 0])])
+    rows = np.zeros(4, pyjack.midi_dtype)
+    n = 0
+    deadline = time.monotonic() + 5
+    while n < 2 and time.monotonic() < deadline:
+        n += rx.read_midi_into(rows[n:], timeout=1)
+    assert list(rows["port"][:n]) == [1, 0]
+    assert list(rows["time"][:n]) == [start + 999, start + 1000]
+
+
 def test_send_midi_events_at_once_and_bulk_read(make_client):
     tx, rx, out, inp = midi_pair(make_client, "bulk")
     start = tx.frame_time + 4 * PERIOD

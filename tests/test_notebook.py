@@ -20,7 +20,7 @@ def test_the_notebook_runs_and_saves_its_figures(jack_server, tmp_path, monkeypa
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     names = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
-    assert names == ["impulse_response.png", "spectrum.png", "waveform.png"]
+    assert names == ["impulse_response.png", "midi_synth.png", "spectrum.png", "waveform.png"]
     for name in names:
         data = (tmp_path / "figures" / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000, name

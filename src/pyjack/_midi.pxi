@@ -146,6 +146,7 @@ cdef class _MidiClient:
     cdef size_t _midi_depth
     cdef dict _midi_ports        # full name -> jack_port_t address of our MIDI ports
     cdef dict _midi_port_dirs    # full name -> RT_INPUT or RT_OUTPUT
+    cdef dict _midi_names        # jack_port_t address -> full name
     cdef int _midi_waiting       # threads waiting in MIDI calls: attach() must wait
     cdef bytearray _read_buffer
 
@@ -157,6 +158,7 @@ cdef class _MidiClient:
         self._midi_depth = midi_depth
         self._midi_ports = {}
         self._midi_port_dirs = {}
+        self._midi_names = {}
         self._read_buffer = bytearray(256)
 
     def __dealloc__(self):
@@ -184,6 +186,7 @@ cdef class _MidiClient:
         self._midi = rt_midi_create(engine, self._midi_depth)
         self._midi_ports.clear()
         self._midi_port_dirs.clear()
+        self._midi_names.clear()
         if self._midi == NULL:
             raise MemoryError("could not allocate the client's MIDI state")
         return 0
@@ -242,6 +245,7 @@ cdef class _MidiClient:
         full = full_name.decode()
         self._midi_ports[full] = <size_t>port
         self._midi_port_dirs[full] = RT_INPUT if flags & JackPortIsInput else RT_OUTPUT
+        self._midi_names[<size_t>port] = full
         return full
 
     cdef int _unregister_midi_port(self, str full) except -1:
@@ -253,6 +257,7 @@ cdef class _MidiClient:
             self._fail(rc, f"unregister MIDI port {full!r}")
         self._midi_ports.pop(full, None)
         self._midi_port_dirs.pop(full, None)
+        self._midi_names.pop(<size_t>port, None)
         return 0
 
     cdef list _midi_port_names(self, int direction):
@@ -341,8 +346,7 @@ cdef class _MidiClient:
             with nogil:
                 got = rt_midi_read(self._midi, &ev, buf, cap)
             if got == RT_MIDI_GOT:
-                names = self.midi_inports
-                return MidiEvent(names[ev.index] if ev.index < len(names) else "", ev.time,
+                return MidiEvent(self._midi_names.get(<size_t>ev.port, ""), ev.time,
                                  bytes(self._read_buffer[:ev.size]))
             if got == RT_MIDI_TOO_BIG:
                 self._read_buffer = bytearray(max(ev.size, 2 * cap))
