@@ -1,7 +1,8 @@
 """MIDI scheduled from Python: do the events leave on their frame?
 
 A sender process schedules note events from a Python thread at exact JACK
-frame times, a fixed lead ahead (8192 frames, 171 ms); a separate receiver
+frame times, a fixed lead ahead (16384 frames, 341 ms: more than two of the
+GIL holds below back to back); a separate receiver
 process (pyjack, not loaded) records the frame time of every event that
 arrives. Two settings:
 
@@ -32,7 +33,7 @@ from common import CLIENTS, Row, Worker, bench_main, emit, private_server, pytho
 
 TITLE = "MIDI scheduled from Python: events on their frame, late, lost"
 RATE, PERIOD = 48000, 256
-LEAD = 8192
+LEAD = 16384
 RECEIVER = "midi-bench-recv"
 SETTINGS = {  # name -> (events per second, seconds, GIL load)
     "1 ms, GIL load": (1000, 10.0, True),
@@ -51,8 +52,8 @@ def schedule(t0: int, rate: int, count: int) -> list[int]:
 
 
 def note(k: int) -> list[int]:
-    """Event k as a note on whose data bytes carry k (14 bits)."""
-    return [0x90, k & 0x7F, (k >> 7) & 0x7F]
+    """Event k as a note on whose channel and data bytes carry k (18 bits)."""
+    return [0x90 | ((k >> 14) & 0x0F), k & 0x7F, (k >> 7) & 0x7F]
 
 
 def due(frame_time: int, target: int) -> bool:
@@ -87,7 +88,8 @@ def worker_receiver(o: dict) -> None:
     n += client.read_midi_into(rows[n:], timeout=0)
     dropped = client.stats.midi_dropped_in
     client.close()
-    ks = (rows["data"][:n, 1].astype(int) | (rows["data"][:n, 2].astype(int) << 7)).tolist()
+    data = rows["data"][:n].astype(int)
+    ks = (data[:, 1] | (data[:, 2] << 7) | ((data[:, 0] & 0x0F) << 14)).tolist()
     emit({"times": rows["time"][:n].tolist(), "ks": ks, "dropped": dropped})
 
 

@@ -545,7 +545,7 @@ cdef class Client(_MidiClient):
             raise ValueError(f"type must be 'audio' or 'midi', not {type!r}")
         cdef bytes bname = _encode(name, "port name")
         if not isinstance(flags, int):
-            raise TypeError(f"flags must be an int of port flags, not {type(flags).__name__}")
+            raise TypeError(f"flags must be an int of port flags, not {flags.__class__.__name__}")
         if bool(flags & IsInput) == bool(flags & IsOutput):
             raise ValueError(f"flags must contain exactly one of IsInput and IsOutput, got {flags}")
         if flags & ~(IsInput | IsOutput | IsPhysical | CanMonitor | IsTerminal):
@@ -651,7 +651,7 @@ cdef class Client(_MidiClient):
         cdef bytes bname = b"" if name_pattern is None else _encode(name_pattern, "name_pattern")
         cdef bytes btype = b"" if type_pattern is None else _encode(type_pattern, "type_pattern")
         if not isinstance(flags, int):
-            raise TypeError(f"flags must be an int of port flags, not {type(flags).__name__}")
+            raise TypeError(f"flags must be an int of port flags, not {flags.__class__.__name__}")
         cdef unsigned long cflags = flags
         cdef const char **names
         cdef const char *cname = bname
