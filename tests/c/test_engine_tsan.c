@@ -11,6 +11,10 @@
  *    new tables and frees the old ones once the cycles say it may; a port
  *    freed too early is poisoned first, so the reader sees it (and
  *    ThreadSanitizer reports the free racing the read).
+ * 4. MIDI output batches (_midi_internal.h): a "Python" thread
+ *    publishes several midi_record records with one index store, as
+ *    rt_midi_write() does, and a "process" thread takes them one at a time,
+ *    header first, as midi_output() does.
  *
  * Built and run by .ci/tsan (and tests/test_tsan.py):
  *   cc -fsanitize=thread -O1 -g $(pkg-config --cflags jack) -Isrc/pyjack \
@@ -20,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include "_rt_internal.h"
+#include "_midi_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -242,6 +247,79 @@ static void *swap_thread(void *arg)
     return NULL;
 }
 
+/* ---- 4. MIDI batches: several records, one publication ---- */
+
+#define MIDI_RING 997   /* bytes: a prime, so batches wrap at every offset */
+#define MIDI_BATCH 5
+#define MIDI_MAX 40
+
+static rt_ring midi;
+static long midi_count;
+
+static void *midi_writer(void *arg)
+{
+    (void)arg;
+    unsigned char body[MIDI_MAX];
+    for (long n = 0; n < midi_count && !atomic_load(&failed);) {
+        long batch = 1 + n % MIDI_BATCH;
+        if (n + batch > midi_count)
+            batch = midi_count - n;
+        size_t total = 0;
+        for (long i = 0; i < batch; i++)
+            total += sizeof(midi_record) + (size_t)((n + i) % MIDI_MAX) + 1;
+        while (ring_writable(&midi) < total)
+            if (atomic_load(&failed))
+                return NULL;
+            else
+                sched_yield();
+        ring_vec v[2];
+        ring_write_vec(&midi, total, v);
+        size_t at = 0;
+        for (long i = 0; i < batch; i++) {
+            uint32_t seq = (uint32_t)(n + i);
+            midi_record rec = {seq, (uint32_t)(seq % MIDI_MAX) + 1, RT_MIDI_TIME};
+            for (uint32_t k = 0; k < rec.size; k++)
+                body[k] = pattern(seq, k);
+            ring_vec_put(v, at, &rec, sizeof rec);
+            ring_vec_put(v, at + sizeof rec, body, rec.size);
+            at += sizeof rec + rec.size;
+        }
+        ring_write_advance(&midi, total);  /* the whole batch at once */
+        n += batch;
+    }
+    return NULL;
+}
+
+static void *midi_reader(void *arg)
+{
+    (void)arg;
+    unsigned char body[MIDI_MAX];
+    for (long n = 0; n < midi_count && !atomic_load(&failed); n++) {
+        while (ring_readable(&midi) < sizeof(midi_record))
+            if (atomic_load(&failed))
+                return NULL;
+            else
+                sched_yield();
+        midi_record rec;
+        ring_peek(&midi, &rec, sizeof rec);
+        if (rec.stamp != (uint64_t)n || rec.size != (uint32_t)(n % MIDI_MAX) + 1
+            || rec.kind != RT_MIDI_TIME) {
+            fail("MIDI record header", (long)rec.stamp, n);
+            return NULL;
+        }
+        ring_vec v[2];
+        ring_read_vec(&midi, sizeof rec + rec.size, v);
+        ring_vec_get(v, sizeof rec, body, rec.size);
+        ring_read_advance(&midi, sizeof rec + rec.size);
+        for (uint32_t k = 0; k < rec.size; k++)
+            if (body[k] != pattern((uint32_t)n, k)) {
+                fail("MIDI record byte", n, (long)k);
+                return NULL;
+            }
+    }
+    return NULL;
+}
+
 static void run_pair(void *(*a)(void *), void *(*b)(void *))
 {
     pthread_t ta, tb;
@@ -279,8 +357,18 @@ int main(int argc, char **argv)
     printf("tables: %ld swaps while the process thread ran %ld cycles\n", swap_count,
            atomic_load(&cycles_run));
 
+    char *midi_mem = malloc(MIDI_RING);
+    ring_init(&midi, midi_mem, MIDI_RING);
+    midi_count = scale > 0 ? (long)(1000000 * scale) : 1000;
+    run_pair(midi_writer, midi_reader);
+    if (!atomic_load(&failed) && ring_readable(&midi) != 0)
+        fail("MIDI records left over", (long)ring_readable(&midi), 0);
+    printf("midi: %ld records in batches of 1..%d through a %d-byte ring\n", midi_count, MIDI_BATCH,
+           MIDI_RING);
+
     free(record_mem);
     free(frame_mem);
+    free(midi_mem);
     if (atomic_load(&failed))
         return 1;
     printf("ok\n");
