@@ -41,6 +41,8 @@ FEATURES = {
     "client_pid": "jack_get_client_pid() answers",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
+    "freewheel_lossless": "set_freewheel() switches to freewheel and back without losing a frame "
+                          "(a netjack2 slave stays paced by its master)",
 }
 
 
@@ -176,6 +178,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "client_pid": False,
             "physical_ports": physical,
             "private_jackd": False,
+            "freewheel_lossless": True,
         }
     net = backend == "net"
     return {
@@ -199,6 +202,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "client_pid": True,
         "physical_ports": physical,
         "private_jackd": True,
+        "freewheel_lossless": not net,
     }
 
 

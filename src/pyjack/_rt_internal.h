@@ -128,6 +128,13 @@ struct rt_engine {
     sem_t event_wake;
     atomic_uint_fast64_t events_dropped;
     char shutdown_reason[256];
+    /* set_freewheel(): RT_FW_* mode, and the thread that asks the server to
+     * leave freewheel (see rt_freewheel_leave()). */
+    atomic_int fw_mode;
+    pthread_t fw_thread;
+    int fw_thread_started;   /* Python threads, under fw_lock */
+    atomic_int fw_request_busy;
+    pthread_mutex_t fw_lock;  /* Python threads only */
 };
 
 /* ---- shared helpers ---- */
