@@ -103,6 +103,7 @@ def witness(jack_server):
     w.client.close()
 
 
+@pytest.mark.needs("freewheel_lossless")
 def test_switch_twenty_times_while_streaming_a_ramp(jack_server, thru8, witness):
     """set_freewheel(True) / (False) 20 times while a ramp streams through
     jack_thru and back: every value arrives once, in order, nothing lost."""
@@ -343,7 +344,7 @@ def test_set_freewheel_refuses_bad_input_and_states(jack_server):
         client.set_freewheel(True)
 
 
-def test_render_refuses_bad_input(thru8, tmp_path):
+def test_render_refuses_bad_input(thru8):
     inputs, outputs = thru8
     x = np.zeros((4800, 1), np.float32)
     with pytest.raises(ValueError, match="needs outputs="):
@@ -366,3 +367,23 @@ def test_render_on_a_server_without_lossless_freewheel_says_why(server_features,
     inputs, outputs = thru8
     with pytest.raises(pyjack.UsageError, match="freewheel_lossless"):
         pyjack.render(np.zeros((4800, 1), np.float32), outputs=inputs[0], inputs=outputs[0])
+
+
+def test_pipewire_runs_no_cycle_of_a_client_in_freewheel(server_features, jack_server):
+    """What FEATURES["freewheel_lossless"] is False for on PipeWire: the
+    client that asked for freewheel gets no cycles until it leaves."""
+    if server_features.implementation != "PipeWire":
+        pytest.skip("PipeWire only")
+    client = pyjack.Client("fw-pw", server=jack_server.name)
+    try:
+        client.activate()
+        client.set_freewheel(True)
+        before = client.stats.cycles
+        time.sleep(0.5)
+        assert client.stats.cycles - before <= 1  # at most the cycle under way
+        client.set_freewheel(False)
+        wait_until(lambda: not client.freewheeling)
+        cycles = client.stats.cycles
+        wait_until(lambda: client.stats.cycles > cycles + 10)  # real time again
+    finally:
+        client.close()

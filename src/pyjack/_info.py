@@ -41,8 +41,8 @@ FEATURES = {
     "client_pid": "jack_get_client_pid() answers",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
-    "freewheel_lossless": "set_freewheel() switches to freewheel and back without losing a frame "
-                          "(a netjack2 slave stays paced by its master)",
+    "freewheel_lossless": "in freewheel (set_freewheel()) the client's graph runs back to back, "
+                          "and the switch there and back loses no frame",
 }
 
 
@@ -153,8 +153,10 @@ def features_of(implementation: str, version: str, backend: str | None,
     whole cycles (a few periods a second) with no xrun reported; 1.4.2's
     jack_client_close() can double-free after the server died; an
     unregistered port's name stays taken for a moment ("already exists");
-    0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
-    keeps the master's period: it refuses set_buffer_size().
+    0.3.65 ignores transport_locate() (1.4.2 follows it); a client that
+    asks for freewheel gets no cycles at all until it leaves. A netjack2
+    slave keeps the master's period: it refuses set_buffer_size(); at a
+    freewheel switch its graph misses a period (jack_thru's output).
     """
     if implementation == "PipeWire":
         return {
@@ -178,7 +180,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "client_pid": False,
             "physical_ports": physical,
             "private_jackd": False,
-            "freewheel_lossless": True,
+            "freewheel_lossless": False,
         }
     net = backend == "net"
     return {

@@ -773,6 +773,8 @@ def _launch_playrec(kind, data, channels, inputs, outputs, loopback, out, file, 
             call.latency, call.latency_source = latency, "given"
         elif latency is None and routing in _state.latencies:
             call.latency, call.latency_source = _state.latencies[routing], "cached"
+        if wheel is not None:
+            wheel.check(engine.server)
         bar = _Progress(progress, blocking, frames, rate, kind)
         call.sides = (outs, ins)
     except BaseException as error:

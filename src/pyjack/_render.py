@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import time
 
-from ._core import Error, TimeoutError, UsageError
+from ._core import TimeoutError, UsageError
 from ._info import server_info
-from ._play import _engine, _launch_playrec
+from ._play import _launch_playrec
 
 __all__ = ["render"]
 
 # Seconds to wait, serving the rings, for the server to leave freewheel.
 _LEAVE_TIMEOUT = 10.0
+
+# Why a server lacks FEATURES["freewheel_lossless"] (see docs/guides/rendering.md).
+_WHY = {
+    "PipeWire": "PipeWire moves a client that asks for freewheel to its freewheel driver, which "
+                "ran no cycle of it in our tests (PipeWire 1.4); ",
+    "net": "a netjack2 slave's graph misses a period at the switch; ",
+}
 
 
 class _Freewheel:
@@ -28,6 +35,16 @@ class _Freewheel:
         self.timeout = timeout
         self.started = None
         self.clients = ()
+
+    def check(self, server: str) -> None:
+        """Refuse servers where render() cannot keep its promise, saying why."""
+        info = server_info(server)
+        if not info.has("freewheel_lossless"):
+            raise UsageError(
+                f"render() needs a server whose freewheel runs the graph and loses nothing at the "
+                f"switch; {info.implementation} {info.version} (backend {info.backend!r}) lacks "
+                f"pyjack.FEATURES['freewheel_lossless']: {_WHY.get(info.implementation, '')}"
+                f"{_WHY['net'] if info.backend == 'net' else ''}use playrec() there, in real time")
 
     def enter(self, outs, ins) -> None:
         ins.client._arm_freewheel(True)       # the second client: armed, the server not asked
@@ -62,16 +79,6 @@ class _Freewheel:
             serve()
 
 
-def _check_freewheel_server(server: str) -> None:
-    """Refuse servers where render() cannot keep its promise, saying why."""
-    info = server_info(server)
-    if not info.has("freewheel_lossless"):
-        raise UsageError(
-            f"render() needs freewheel that loses nothing ({info.implementation} {info.version}, "
-            f"backend {info.backend!r}, lacks pyjack.FEATURES['freewheel_lossless']: "
-            "a netjack2 slave stays paced by its master); use playrec() there")
-
-
 def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype=None,
            latency=None, max_latency=None, align=True, blocksize=None, samplerate=None,
            progress=None, timeout=10.0):
@@ -103,8 +110,9 @@ def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype
     freewheel however the call ends (Ctrl-C, an error); if Python stalls,
     the engine stops waiting after 5 s, so the server never hangs on it.
 
-    On PipeWire freewheel applies to render()'s clients and what is linked
-    to them; a netjack2 slave cannot freewheel losslessly (UsageError).
+    Needs a server with FEATURES "freewheel_lossless" (jackd2): on PipeWire
+    (a client in freewheel gets no cycles) and on a netjack2 slave (its
+    graph misses a period at the switch) it raises UsageError saying so.
     MIDI input is not supported yet.
 
     >>> y = pyjack.render("mix.wav", outputs="jack_thru:input_[12]$",
@@ -120,7 +128,6 @@ def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype
         raise ValueError(f"blocksize must be a positive int, not {blocksize!r}")
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
         raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
-    _check_freewheel_server(_engine().server)
     wheel = _Freewheel(timeout)
     result = _launch_playrec("render", data, channels, inputs, outputs, False, out, file, subtype,
                              latency, max_latency, align, samplerate, True, progress, wheel,
