@@ -107,3 +107,23 @@ def test_probe_counts_a_process_callback_that_runs_python(rtprobe, jack_server, 
     report("a Python process callback, 1 s", {"cycles": result["cycles"], "calls": inside})
     assert {"malloc", "free", "pthread_mutex_lock"} <= functions, inside
     assert jack_threads
+
+
+# -- set_freewheel(): the engine's freewheel mode (armed, leaving) -----------------
+
+@pytest.mark.needs("lock_free_port_lookup", "freewheel_lossless")
+def test_set_freewheel_switches_make_no_forbidden_call_in_our_callbacks(rtprobe, private_server,
+                                                                         report):
+    # The streaming thread switches freewheel on and off itself: the process
+    # thread waits in armed mode, the freewheel callback disarms.
+    result = run_workload(rtprobe, private_server.name, "pyjack-set-freewheel", 3)
+    inside, jack_threads = forbidden_calls(result)
+    report("set_freewheel() switches, 3 s", {
+        "switches": result["freewheel_switches"],
+        "process_callbacks": callbacks_by_role(result, "process"),
+        "notification_callbacks": callbacks_by_role(result, "notify"),
+        "calls_in_callbacks": len(inside), "jack_own_calls": jack_threads})
+    assert result["errors"] == []
+    assert result["freewheel_switches"] >= 4
+    assert callbacks_by_role(result, "process") >= 100
+    assert inside == []
