@@ -68,7 +68,8 @@ class Status:
     stopped: stop() ended the call early.
     error: the exception that ended a background call, if any.
     realtime_factor: render() only: seconds of audio rendered per second of
-        wall-clock time, from the switch to freewheel to the last frame.
+        wall-clock time, from the switch to freewheel until the server has left
+        it (both switches included; setting up ports and links is not).
 
     A status is true when nothing was lost or skipped and no error happened:
     then every frame of our clients is where its position says, to the
@@ -454,11 +455,24 @@ def _find_latency(played: np.ndarray, recorded: np.ndarray, max_latency: int):
     when the correlation has no clear peak (silence, a steady tone)."""
     n = len(played) + len(recorded)
     size = 1 << (n - 1).bit_length()
+    inputs = [np.fft.rfft(recorded[:, i].astype(np.float64), size) for i in range(recorded.shape[1])]
+    # With many channels, first the sum of what was played against each input
+    # (independent signals do not cancel): channels + 1 transforms instead of
+    # channels squared. The pairs one by one only when that shows no clear peak.
+    if played.shape[1] > 1:
+        lag = _clear_peak([played.astype(np.float64).sum(axis=1)], inputs, size, max_latency)
+        if lag is not None:
+            return lag
+    return _clear_peak([played[:, o].astype(np.float64) for o in range(played.shape[1])], inputs,
+                       size, max_latency)
+
+
+def _clear_peak(outputs, inputs, size: int, max_latency: int):
     best = None
-    for o in range(played.shape[1]):
-        spectrum = np.conj(np.fft.rfft(played[:, o].astype(np.float64), size))
-        for i in range(recorded.shape[1]):
-            corr = np.fft.irfft(spectrum * np.fft.rfft(recorded[:, i].astype(np.float64), size), size)
+    for signal in outputs:
+        spectrum = np.conj(np.fft.rfft(signal, size))
+        for spectrum_in in inputs:
+            corr = np.fft.irfft(spectrum * spectrum_in, size)
             score = np.abs(corr[:max_latency + 1])
             if best is None or score.max() > best.max():
                 best = score
@@ -848,9 +862,8 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
     try:
         _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up,
                 zero, measuring, offset, scratch, frames, head if measuring else 0)
-        wheel.done(call, frames)
     finally:
-        wheel.leave(serve)
+        wheel.leave(serve, call, frames)
 
 
 def _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up, zero,

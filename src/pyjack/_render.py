@@ -20,6 +20,10 @@ __all__ = ["render"]
 # Seconds to wait, serving the rings, for the server to leave freewheel.
 _LEAVE_TIMEOUT = 10.0
 
+# Frames per exchange by default: large blocks keep Python's share per frame
+# small; the rings hold 2.7 s.
+_BLOCKSIZE = 8192
+
 # Why a server lacks FEATURES["freewheel_lossless"] (see docs/guides/rendering.md).
 _WHY = {
     "PipeWire": "PipeWire moves a client that asks for freewheel to its freewheel driver, which "
@@ -49,22 +53,19 @@ class _Freewheel:
     def enter(self, outs, ins) -> None:
         ins.client._arm_freewheel(True)       # the second client: armed, the server not asked
         self.clients = (outs.client, ins.client)
+        self.started = time.monotonic()
         try:
             outs.client.set_freewheel(True, timeout=self.timeout)
         except BaseException:
+            self.started = None
             ins.client._arm_freewheel(False)
             raise
-        self.started = time.monotonic()
 
-    def done(self, call, frames: int) -> None:
-        if self.started is not None and call.frames_recorded == frames:
-            seconds = time.monotonic() - self.started
-            rate = self.clients[0].samplerate
-            call.realtime_factor = call.frames_recorded / rate / seconds if seconds > 0 else None
-
-    def leave(self, serve) -> None:
+    def leave(self, serve, call, frames: int) -> None:
         """Ask the server to leave, and serve the rings until both engines
-        have seen it leave (the engines wait for Python until then)."""
+        have seen it leave (the engines wait for Python until then). A
+        rendering that completed gets its real-time factor: both switches
+        included."""
         if self.started is None:
             return
         outs, ins = self.clients
@@ -77,6 +78,9 @@ class _Freewheel:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the server did not leave freewheel within {_LEAVE_TIMEOUT} s")
             serve()
+        seconds = time.monotonic() - self.started
+        if call.frames_recorded == frames and seconds > 0:
+            call.realtime_factor = frames / outs.samplerate / seconds
 
 
 def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype=None,
@@ -98,8 +102,8 @@ def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype
         playrec() does, or reused from an earlier call over the same ports;
         an int: given). The result is aligned sample for sample with data.
     max_latency, align, samplerate: as for playrec().
-    blocksize: frames moved per exchange; default 50 ms, at most a quarter
-        of the ring depth.
+    blocksize: frames moved per exchange (default 8192), at most a quarter
+        of the ring depth (32768).
     progress: a tqdm bar (None: when installed and the call is 2 s or
         longer; True: always; False: never), or a callable
         progress(frames_done, frames_total).
@@ -128,6 +132,8 @@ def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype
         raise ValueError(f"blocksize must be a positive int, not {blocksize!r}")
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
         raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+    if blocksize is None:
+        blocksize = _BLOCKSIZE
     wheel = _Freewheel(timeout)
     result = _launch_playrec("render", data, channels, inputs, outputs, False, out, file, subtype,
                              latency, max_latency, align, samplerate, True, progress, wheel,
