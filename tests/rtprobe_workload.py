@@ -98,6 +98,11 @@ def pyjack_workload(server, seconds, probe, server_events=False, switch_freewhee
         # Every step fires notifications on both clients' notification threads.
         try:
             k = 0
+            while not stop.is_set() and switch_freewheel:
+                # JACK2 saves the connections when freewheel starts and restores
+                # them when it ends: a peer that changes the graph across the
+                # many switches of this mode was shut down by the server.
+                time.sleep(0.01)
             while not stop.is_set():
                 if server_events and k % 20 == 10:
                     tool(["jack_bufsize", str(128 if k % 40 == 10 else PERIOD_FRAMES)])

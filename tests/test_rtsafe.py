@@ -125,5 +125,6 @@ def test_set_freewheel_switches_make_no_forbidden_call_in_our_callbacks(rtprobe,
         "calls_in_callbacks": len(inside), "jack_own_calls": jack_threads})
     assert result["errors"] == []
     assert result["freewheel_switches"] >= 4
+    assert result["lost_in"] == 0 and result["lost_out"] == 0
     assert callbacks_by_role(result, "process") >= 100
     assert inside == []
