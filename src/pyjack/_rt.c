@@ -902,7 +902,6 @@ static void *leave_request(void *arg)
         if (refused)  /* not freewheeling: nothing to wait for */
             atomic_store(&e->fw_mode, RT_FW_FOLLOW);
     }
-    atomic_store(&e->fw_request_busy, 0);
     return NULL;
 }
 
@@ -922,17 +921,12 @@ int rt_freewheel_leave(rt_engine *e, int ask_server)
         return RT_OK;
     freewheel_join(e);
     pthread_mutex_lock(&e->fw_lock);
-    atomic_store(&e->fw_request_busy, 1);
-    if (pthread_create(&e->fw_thread, NULL, leave_request, e) == 0) {
+    if (pthread_create(&e->fw_thread, NULL, leave_request, e) == 0)
         e->fw_thread_started = 1;
-    } else {
-        atomic_store(&e->fw_request_busy, 0);
+    else
         rc = RT_NOMEM;
-    }
     pthread_mutex_unlock(&e->fw_lock);
     return rc;
 }
 
 int rt_freewheel_mode(rt_engine *e) { return atomic_load(&e->fw_mode); }
-
-int rt_freewheel_leaving_request(rt_engine *e) { return atomic_load(&e->fw_request_busy); }

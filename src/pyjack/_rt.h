@@ -171,6 +171,4 @@ int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused);
  * the server has left (rt_freewheel_mode() is RT_FW_FOLLOW again). */
 int rt_freewheel_leave(rt_engine *e, int ask_server);
 int rt_freewheel_mode(rt_engine *e);
-/* 1 while a leave request started by rt_freewheel_leave() is under way. */
-int rt_freewheel_leaving_request(rt_engine *e);
 #endif

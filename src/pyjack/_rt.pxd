@@ -105,4 +105,3 @@ cdef extern from "_rt.h" nogil:
     int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused) noexcept
     int rt_freewheel_leave(rt_engine *e, int ask_server) noexcept
     int rt_freewheel_mode(rt_engine *e) noexcept
-    int rt_freewheel_leaving_request(rt_engine *e) noexcept

@@ -133,7 +133,6 @@ struct rt_engine {
     atomic_int fw_mode;
     pthread_t fw_thread;
     int fw_thread_started;   /* Python threads, under fw_lock */
-    atomic_int fw_request_busy;
     pthread_mutex_t fw_lock;  /* Python threads only */
 };
 
