@@ -24,6 +24,7 @@ import bench_freewheel
 import bench_gil
 import bench_latency
 import bench_midi
+import bench_render
 import common
 from common import CLIENTS, HERE, Row, build_c_client, fmt, have_jack_client, print_rows
 
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "calls": bench_calls,
     "latency": bench_latency,
     "midi": bench_midi,
+    "render": bench_render,
 }
 
 
@@ -113,6 +115,7 @@ def chart(rows: list[Row], path: Path, about: dict) -> None:
         ("Real-time CPU cost", "CPU s per s of audio", "Real-time: CPU s per s of audio",
          False, False, None),
         ("Per-call cost", "time per call (us)", "Per-call time (us, log scale)", False, True, None),
+        ("Offline rendering", "real-time factor", "render(): real-time factor, x C", True, False, 0.9),
     ]
     panels = [p for p in panels if pick(p[0], p[1])]
     columns = 2 if len(panels) > 1 else 1

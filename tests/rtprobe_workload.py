@@ -47,7 +47,7 @@ def parse_report(probe):
     return threads, counts
 
 
-def pyjack_workload(server, seconds, probe, server_events=False):
+def pyjack_workload(server, seconds, probe, server_events=False, switch_freewheel=False):
     env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
     if server.startswith("/"):
         env["PIPEWIRE_REMOTE"] = server  # PipeWire's libjack ignores JACK_DEFAULT_SERVER
@@ -69,15 +69,30 @@ def pyjack_workload(server, seconds, probe, server_events=False):
     errors = []
     slowest = ["", 0.0]
 
+    switches = [0]
+
     def stream():
         out = np.zeros((2, PERIOD_FRAMES), np.float32)
         inp = np.zeros((2, PERIOD_FRAMES), np.float32)
         try:
+            k = 0
             while not stop.is_set():
                 try:
                     client.process(out, inp, timeout=5)
                 except (pyjack.InputSyncError, pyjack.OutputSyncError):
                     pass  # freewheeling outruns us; losses are counted, not our subject
+                k += 1
+                if switch_freewheel:
+                    # set_freewheel() from the streaming thread, which keeps
+                    # streaming while the server leaves.
+                    if k % 200 == 100 and not client.freewheeling:
+                        client.set_freewheel(True)
+                        switches[0] += 1
+                    elif k % 200 == 150:
+                        client.set_freewheel(False)
+                        switches[0] += 1
+            while client.freewheeling:
+                client.process(out, inp, timeout=5)
         except Exception as exc:  # reported, fails the test
             errors.append(repr(exc))
 
@@ -85,6 +100,11 @@ def pyjack_workload(server, seconds, probe, server_events=False):
         # Every step fires notifications on both clients' notification threads.
         try:
             k = 0
+            while not stop.is_set() and switch_freewheel:
+                # JACK2 saves the connections when freewheel starts and restores
+                # them when it ends: a peer that changes the graph across the
+                # many switches of this mode was shut down by the server.
+                time.sleep(0.01)
             while not stop.is_set():
                 if server_events and k % 20 == 10:
                     tool(["jack_bufsize", str(128 if k % 40 == 10 else PERIOD_FRAMES)])
@@ -121,6 +141,7 @@ def pyjack_workload(server, seconds, probe, server_events=False):
     peer.close()
     client.close()
     return {"errors": errors, "python_threads": python_threads, "slowest_graph_call": slowest,
+            "freewheel_switches": switches[0],
             "cycles": after.cycles - before.cycles,
             "lost_in": after.lost_in - before.lost_in, "lost_out": after.lost_out - before.lost_out}
 
@@ -246,6 +267,8 @@ def main():
         result = pyjack_workload(server, seconds, probe)
     elif mode == "pyjack-server-events":
         result = pyjack_workload(server, seconds, probe, server_events=True)
+    elif mode == "pyjack-set-freewheel":
+        result = pyjack_workload(server, seconds, probe, switch_freewheel=True)
     elif mode == "python-callback":
         result = python_callback_workload(server, seconds, probe)
     elif mode == "pyjack-midi":

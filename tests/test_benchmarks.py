@@ -19,6 +19,6 @@ def test_run_all_quick_writes_the_table_and_the_chart(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| Benchmark | Setting | Figure | pyjack | JACK-Client | C |" in table
     for question in ("GIL contention", "Freewheel throughput", "Real-time CPU cost", "Per-call cost",
-                     "Latency determinism", "MIDI"):
+                     "Latency determinism", "MIDI", "Offline rendering"):
         assert f"| {question} |" in table
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")

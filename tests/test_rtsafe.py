@@ -129,3 +129,22 @@ def test_midi_in_and_out_make_no_forbidden_call(rtprobe, jack_server, report):
     assert result["midi_dropped"] == 0
     assert inside == []
     assert jack_threads == []
+# -- set_freewheel(): the engine's freewheel mode (armed, leaving) -----------------
+
+@pytest.mark.needs("lock_free_port_lookup", "freewheel_lossless")
+def test_set_freewheel_switches_make_no_forbidden_call_in_our_callbacks(rtprobe, private_server,
+                                                                         report):
+    # The streaming thread switches freewheel on and off itself: the process
+    # thread waits in armed mode, the freewheel callback disarms.
+    result = run_workload(rtprobe, private_server.name, "pyjack-set-freewheel", 3)
+    inside, jack_threads = forbidden_calls(result)
+    report("set_freewheel() switches, 3 s", {
+        "switches": result["freewheel_switches"],
+        "process_callbacks": callbacks_by_role(result, "process"),
+        "notification_callbacks": callbacks_by_role(result, "notify"),
+        "calls_in_callbacks": len(inside), "jack_own_calls": jack_threads})
+    assert result["errors"] == []
+    assert result["freewheel_switches"] >= 4
+    assert result["lost_in"] == 0 and result["lost_out"] == 0
+    assert callbacks_by_role(result, "process") >= 100
+    assert inside == []

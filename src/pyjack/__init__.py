@@ -63,10 +63,11 @@ __all__ = [
 # Jupyter and scripts: rec(), play(), playrec() on default clients, and streams.
 from ._play import Status, get_status, measure_latency, play, playrec, rec, stop, wait  # noqa: E402
 from ._stream import Stream, default_server  # noqa: E402
+from ._render import render  # noqa: E402
 
 __all__ += [
     "Status", "Stream", "default_server", "get_status", "measure_latency", "play", "playrec",
-    "rec", "stop", "wait",
+    "rec", "stop", "wait", "render",
 ]
 
 # MIDI: event rings in the engine, read and sent from Python threads.

@@ -188,3 +188,14 @@ class MidiEvent(NamedTuple):
     def message(self) -> Any: ...
 
 def midi_file_events(path: str, samplerate: int, *, start: int = 0) -> list[tuple[int, bytes]]: ...
+    # Freewheel (offline rendering).
+    def set_freewheel(self, on: bool, *, timeout: float = 10.0) -> None:
+        """Switch the server's freewheel on or off, losing no frame at the switch. True arms
+        the engine (it waits for process()), asks the server and returns once it freewheels;
+        False asks the server to leave and returns at once: keep calling process() until
+        freewheeling is False. UsageError (inactive, no processing, still leaving), Error
+        (refused), TimeoutError, NotConnectedError."""
+    @property
+    def freewheeling(self) -> bool:
+        """True while the engine waits for process() in freewheel: from set_freewheel(True)
+        until the server has left, and whenever the server freewheels."""

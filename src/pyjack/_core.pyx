@@ -1246,6 +1246,95 @@ cdef class Client(_MidiClient):
 
     cdef bint _has_audio_port(self, str full):
         return full in self._ports
+    # -- freewheel (offline rendering) ----------------------------------------
+
+    def set_freewheel(self, on, *, timeout=10.0):
+        """Switch the server's freewheel mode on or off, losing no frame at the switch.
+
+        In freewheel the server runs cycles back to back, and this client's
+        engine waits for process() instead of dropping input or playing
+        silence (see the rendering guide). on=True arms the engine first, so
+        it waits from the first freewheel cycle on, asks the server, and
+        returns once the server reports freewheel (at most timeout seconds).
+        on=False asks the server to leave and returns at once: the engine
+        keeps waiting for process() until the server has left, so keep
+        calling process() until `freewheeling` is False. Server requests of
+        this client (connect, get_ports, ...) wait until then.
+
+        Needs an active client with processing. On PipeWire freewheel applies
+        to this client and the clients linked to it (FEATURES
+        "freewheel_global" is False there). If another client switches
+        freewheel, the engine follows the server as without set_freewheel().
+
+        Raises:
+            UsageError: the client is not active or has no process callback,
+                or it is still leaving an earlier freewheel.
+            Error: the server refused.
+            TimeoutError: the server did not report freewheel within
+                timeout seconds (the engine is disarmed and leaving is asked).
+            NotConnectedError: the client is closed or the server went away.
+            KeyboardInterrupt: Ctrl-C while waiting (leaving is asked).
+        """
+        if not isinstance(on, bool):
+            raise TypeError(f"on must be True or False, not {on!r}")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+        self._check()
+        if not self.processing:
+            raise UsageError(f"client {self.name!r} has no process callback (processing=False): "
+                             "set_freewheel() needs one to wait for process()")
+        cdef int rc
+        cdef int refused = 0
+        if not on:
+            with nogil:
+                rc = rt_freewheel_leave(self._engine, 1)
+            if rc != RT_OK:
+                self._fail(rc, f"ask the server to leave freewheel for client {self.name!r}")
+            return
+        if rt_freewheel_mode(self._engine) == RT_FW_LEAVING:
+            raise UsageError(f"client {self.name!r} is still leaving freewheel: keep calling "
+                             "process() until client.freewheeling is False, then switch again")
+        with nogil:
+            rc = rt_freewheel_enter(self._engine, 1, &refused)
+        if rc != RT_OK:
+            self._fail(rc, f"switch the server to freewheel for client {self.name!r}")
+        if refused:
+            self._fail(refused, f"switch the server to freewheel for client {self.name!r}", _JACK)
+        cdef double deadline = _now() + timeout
+        try:
+            while not self.stats.freewheel:
+                self._check()
+                if _now() >= deadline:
+                    raise TimeoutError(f"the server did not report freewheel to client "
+                                       f"{self.name!r} within {timeout} s")
+                with nogil:
+                    usleep(1000)
+                PyErr_CheckSignals()
+        except BaseException:
+            if not self.closed:
+                with nogil:
+                    rt_freewheel_leave(self._engine, 1)
+            raise
+
+    @property
+    def freewheeling(self):
+        """True while this client's engine waits for process() in freewheel:
+        from set_freewheel(True) until the server has left freewheel again,
+        and whenever the server freewheels."""
+        self._need_engine()
+        return bool(rt_freewheel_mode(self._engine) != RT_FW_FOLLOW) or bool(self.stats.freewheel)
+
+    def _arm_freewheel(self, on):
+        """Arm (or set leaving) this client's engine without asking the server:
+        for a second client in the same graph as the one calling set_freewheel()."""
+        self._check()
+        cdef int refused = 0
+        cdef int rc
+        cdef bint arm = bool(on)
+        with nogil:
+            rc = rt_freewheel_enter(self._engine, 0, &refused) if arm else rt_freewheel_leave(self._engine, 0)
+        if rc != RT_OK:
+            self._fail(rc, f"{'arm' if on else 'disarm'} freewheel waits of client {self.name!r}")
 
 
 # Transport states, with JACK's values.

@@ -45,6 +45,8 @@ FEATURES = {
                         "ones, so pyjack sends at most 4096 bytes per event there",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
+    "freewheel_lossless": "in freewheel (set_freewheel()) the client's graph runs back to back, "
+                          "and the switch there and back loses no frame",
 }
 
 
@@ -157,8 +159,10 @@ def features_of(implementation: str, version: str, backend: str | None,
     unregistered port's name stays taken for a moment ("already exists");
     0.3.65 ignores transport_locate() (1.4.2 follows it); a MIDI sysex
     arrives split into events of at most 7 bytes, and long ones are lost or
-    crash its libjack. A netjack2 slave
-    keeps the master's period: it refuses set_buffer_size().
+    crash its libjack; a client that asks for freewheel gets no cycles at
+    all until it leaves. A netjack2 slave keeps the master's period: it
+    refuses set_buffer_size(); at a freewheel switch its graph misses a
+    period (jack_thru's output).
     """
     if implementation == "PipeWire":
         return {
@@ -183,6 +187,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "midi_sysex_whole": False,
             "physical_ports": physical,
             "private_jackd": False,
+            "freewheel_lossless": False,
         }
     net = backend == "net"
     return {
@@ -207,6 +212,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "midi_sysex_whole": True,
         "physical_ports": physical,
         "private_jackd": True,
+        "freewheel_lossless": not net,
     }
 
 

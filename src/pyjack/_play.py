@@ -49,7 +49,7 @@ _STALL = 10.0
 class Status:
     """What the current or last rec(), play() or playrec() did.
 
-    kind: "rec", "play" or "playrec" ("" before the first call).
+    kind: "rec", "play", "playrec" or "render" ("" before the first call).
     active: the call is still running.
     frames_played / frames_recorded: frames that left our output ports /
         frames delivered to the result (after alignment, for playrec).
@@ -67,6 +67,9 @@ class Status:
         recorded (rec).
     stopped: stop() ended the call early.
     error: the exception that ended a background call, if any.
+    realtime_factor: render() only: seconds of audio rendered per second of
+        wall-clock time, from the switch to freewheel until the server has left
+        it (both switches included; setting up ports and links is not).
 
     A status is true when nothing was lost or skipped and no error happened:
     then every frame of our clients is where its position says, to the
@@ -88,6 +91,7 @@ class Status:
     start_time: int | None = None
     stopped: bool = False
     error: BaseException | None = None
+    realtime_factor: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -149,6 +153,7 @@ class _Call:
         self.start_time = None
         self.stopped = False
         self.result: np.ndarray | None = None
+        self.realtime_factor = None
 
     def should_stop(self) -> bool:
         return self.stop_event.is_set()
@@ -169,7 +174,7 @@ class _Call:
             lost_in = lost_out = skipped = xruns = 0
         return Status(self.kind, not self.done.is_set(), self.frames_played, self.frames_recorded,
                       lost_in, lost_out, skipped, xruns, self.latency, self.latency_source, self.start_time,
-                      self.stopped, self.error)
+                      self.stopped, self.error, self.realtime_factor)
 
     def taken(self):
         if self.result is None:
@@ -374,6 +379,10 @@ class _Progress:
     def __init__(self, progress, blocking: bool, total, samplerate: int, desc: str):
         self.bar = None
         self.shown = 0
+        self.callback = None
+        if callable(progress) and desc == "render":
+            self.callback, self.total = progress, total  # progress(frames_done, frames_total)
+            return
         if progress not in (None, True, False):
             raise TypeError(f"progress must be None, True or False, not {progress!r}")
         if progress is False or not blocking or total is None:
@@ -390,6 +399,9 @@ class _Progress:
         self.bar = tqdm(total=total, unit="frame", unit_scale=True, desc=desc)
 
     def update(self, value: int) -> None:
+        if self.callback is not None and value > self.shown:
+            self.shown = value
+            self.callback(value, self.total)
         if self.bar is not None and value > self.shown:
             self.bar.update(value - self.shown)
             self.shown = value
@@ -443,11 +455,24 @@ def _find_latency(played: np.ndarray, recorded: np.ndarray, max_latency: int):
     when the correlation has no clear peak (silence, a steady tone)."""
     n = len(played) + len(recorded)
     size = 1 << (n - 1).bit_length()
+    inputs = [np.fft.rfft(recorded[:, i].astype(np.float64), size) for i in range(recorded.shape[1])]
+    # With many channels, first the sum of what was played against each input
+    # (independent signals do not cancel): channels + 1 transforms instead of
+    # channels squared. The pairs one by one only when that shows no clear peak.
+    if played.shape[1] > 1:
+        lag = _clear_peak([played.astype(np.float64).sum(axis=1)], inputs, size, max_latency)
+        if lag is not None:
+            return lag
+    return _clear_peak([played[:, o].astype(np.float64) for o in range(played.shape[1])], inputs,
+                       size, max_latency)
+
+
+def _clear_peak(outputs, inputs, size: int, max_latency: int):
     best = None
-    for o in range(played.shape[1]):
-        spectrum = np.conj(np.fft.rfft(played[:, o].astype(np.float64), size))
-        for i in range(recorded.shape[1]):
-            corr = np.fft.irfft(spectrum * np.fft.rfft(recorded[:, i].astype(np.float64), size), size)
+    for signal in outputs:
+        spectrum = np.conj(np.fft.rfft(signal, size))
+        for spectrum_in in inputs:
+            corr = np.fft.irfft(spectrum * spectrum_in, size)
             score = np.abs(corr[:max_latency + 1])
             if best is None or score.max() > best.max():
                 best = score
@@ -693,6 +718,15 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
     >>> bool(np.array_equal(y, noise)), pyjack.get_status().latency
     (True, 0)
     """
+    return _launch_playrec("playrec", data, channels, inputs, outputs, loopback, out, file,
+                           subtype, latency, max_latency, align, samplerate, blocking, progress)
+
+
+def _launch_playrec(kind, data, channels, inputs, outputs, loopback, out, file, subtype, latency,
+                    max_latency, align, samplerate, blocking, progress, wheel=None, blocksize=None):
+    """playrec() and render(): check, set up the default clients, run.
+    wheel: render()'s freewheel switch (see _render.py), or None.
+    blocksize: frames per exchange; default: _chunk()."""
     channels = _check_channels(channels)
     if not isinstance(loopback, bool):
         raise TypeError(f"loopback must be True or False, not {loopback!r}")
@@ -711,12 +745,17 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
         _soundfile()
     if not isinstance(align, bool):
         raise TypeError(f"align must be True or False, not {align!r}")
-    call, engine = _begin("playrec", blocking)
+    call, engine = _begin(kind, blocking)
     source = sink = bar = None
     try:
         rate = _check_rate(samplerate, engine)
         outs, ins = engine.outs, engine.ins
         chunk = min(_chunk(outs), _chunk(ins))
+        if blocksize is not None:
+            if blocksize > outs.chunk_limit:
+                raise ValueError(f"blocksize must be at most {outs.chunk_limit} frames (a quarter "
+                                 f"of the ring depth), not {blocksize}")
+            chunk = blocksize
         source = _open_source(data, rate, chunk, "data")
         frames = source.frames
         if out is not None:
@@ -748,18 +787,20 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
             call.latency, call.latency_source = latency, "given"
         elif latency is None and routing in _state.latencies:
             call.latency, call.latency_source = _state.latencies[routing], "cached"
-        bar = _Progress(progress, blocking, frames, rate, "playrec")
+        if wheel is not None:
+            wheel.check(engine.server)
+        bar = _Progress(progress, blocking, frames, rate, kind)
         call.sides = (outs, ins)
     except BaseException as error:
         _abandon(call, error, bar, source, sink)
         raise
     call.launch(lambda: _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk,
-                                 max_latency, align, routing, bar), (bar, source, sink))
+                                 max_latency, align, routing, bar, wheel), (bar, source, sink))
     return None if file is not None else out
 
 
 def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max_latency,
-             align, routing, bar):
+             align, routing, bar, wheel=None):
     frames = source.frames
     rate, period = ins.client.samplerate, ins.client.blocksize
     ins.start()
@@ -781,8 +822,6 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
     measuring = call.latency is None
     if measuring:
         head = min(frames, rate)
-        window = head + max_latency
-        pending = np.zeros((window, len(ins.ports)), np.float32)
         source.keep(head)
         offset = None
     else:
@@ -809,8 +848,32 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
     if zero is None:
         return
     call.start_time = outs.time_of(0)
+    if wheel is None:
+        _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up,
+                zero, measuring, offset, scratch, frames, head if measuring else 0)
+        return
+
+    def serve():
+        """While the server leaves freewheel: output stays queued, input is read."""
+        top_up()
+        ins.exchange(scratch[:ins.client.blocksize].T)
+
+    wheel.enter(outs, ins)
+    try:
+        _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up,
+                zero, measuring, offset, scratch, frames, head if measuring else 0)
+    finally:
+        wheel.leave(serve, call, frames)
+
+
+def _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up, zero,
+            measuring, offset, scratch, frames, head):
+    """playrec's recording, from the cycle that carried output position 0 on."""
     outs.mark()
     ins.mark()
+    if measuring:
+        window = head + max_latency
+        pending = np.zeros((window, len(ins.ports)), np.float32)
     start = zero if measuring else zero + offset
     if not ins.skip_to(start, scratch, call.should_stop, between=top_up):
         return

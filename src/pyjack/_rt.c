@@ -174,6 +174,7 @@ rt_engine *rt_create(uint32_t depth_frames)
     sem_init(&e->wake, 0, 0);
     sem_init(&e->event_wake, 0, 0);
     sem_init(&e->room, 0, 0);
+    pthread_mutex_init(&e->fw_lock, NULL);
     return e;
 }
 
@@ -211,8 +212,15 @@ static void free_port(rt_engine *e, rt_port *p)
     free(p);
 }
 
+static void freewheel_join(rt_engine *e);
+
 void rt_close(rt_engine *e)
 {
+    /* A leave request holds ports_lock until the server's freewheel cycle
+     * ends, which may wait for Python: stop such waits before locking. */
+    atomic_store(&e->stopping, 1);
+    sem_post(&e->room);
+    freewheel_join(e);
     pthread_mutex_lock(&e->ports_lock);
     pthread_mutex_lock(&e->lock);
     if (atomic_exchange(&e->closed, 1)) {
@@ -255,6 +263,7 @@ void rt_destroy(rt_engine *e)
     sem_destroy(&e->room);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->ports_lock);
+    pthread_mutex_destroy(&e->fw_lock);
     free(e);
 }
 
@@ -288,6 +297,7 @@ int rt_activate(rt_engine *e)
         atomic_store(&e->output_started, 0);
         atomic_store(&e->stopping, 0);
         atomic_store(&e->fw_gave_up, 0);
+        atomic_store(&e->fw_mode, RT_FW_FOLLOW);
         e->seen_lost_in = atomic_load(&e->lost_in);
         e->seen_lost_out = atomic_load(&e->lost_out);
         if (jack_activate(e->client) == 0)
@@ -302,6 +312,11 @@ int rt_activate(rt_engine *e)
 
 int rt_deactivate(rt_engine *e)
 {
+    /* As in rt_close(): a leave request may hold ports_lock meanwhile. */
+    if (atomic_load(&e->active)) {
+        atomic_store(&e->stopping, 1);
+        sem_post(&e->room);
+    }
     pthread_mutex_lock(&e->ports_lock);
     pthread_mutex_lock(&e->lock);
     int rc = gone(e);
@@ -837,3 +852,87 @@ char *rt_ring_memory(size_t size, size_t *mapped, int *locked, char *why, size_t
 {
     return ring_memory(size, mapped, locked, why, why_size);
 }
+/* Python threads: set_freewheel().                                        */
+
+/* The engine waits for Python from the first freewheel cycle on only if it
+ * is armed before the server is asked (the freewheel callback comes later
+ * than the first cycles), and it must go on waiting until the server has
+ * left: the cycles before the end are freewheel cycles too. Leaving is asked
+ * on a thread of its own because JACK2 ends freewheel only after the running
+ * cycle, which may be waiting for the very Python thread that asks. */
+
+static void freewheel_join(rt_engine *e)
+{
+    pthread_mutex_lock(&e->fw_lock);
+    if (e->fw_thread_started) {
+        pthread_join(e->fw_thread, NULL);
+        e->fw_thread_started = 0;
+    }
+    pthread_mutex_unlock(&e->fw_lock);
+}
+
+int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused)
+{
+    *refused = 0;
+    int rc = gone(e);
+    if (rc != RT_OK)
+        return rc;
+    if (!atomic_load(&e->active))
+        return RT_INACTIVE;
+    freewheel_join(e);  /* a finished leave request; callers wait for the end of freewheel first */
+    atomic_store(&e->fw_mode, RT_FW_ARMED);
+    if (!ask_server)
+        return RT_OK;
+    rc = rt_request_begin(e);
+    if (rc != RT_OK) {
+        atomic_store(&e->fw_mode, RT_FW_FOLLOW);
+        return rc;
+    }
+    int jack_rc = jack_set_freewheel(e->client, 1);
+    rt_request_end(e);
+    /* JACK2 refuses when the server already freewheels (another client
+     * switched it on): then the engine is where it should be. */
+    if (jack_rc != 0 && !atomic_load(&e->freewheel)) {
+        atomic_store(&e->fw_mode, RT_FW_FOLLOW);
+        *refused = jack_rc;
+    }
+    return RT_OK;
+}
+
+static void *leave_request(void *arg)
+{
+    rt_engine *e = arg;
+    if (rt_request_begin(e) == RT_OK) {
+        int refused = jack_set_freewheel(e->client, 0);
+        rt_request_end(e);
+        if (refused)  /* not freewheeling: nothing to wait for */
+            atomic_store(&e->fw_mode, RT_FW_FOLLOW);
+    }
+    return NULL;
+}
+
+int rt_freewheel_leave(rt_engine *e, int ask_server)
+{
+    int rc = gone(e);
+    if (rc != RT_OK)
+        return rc;
+    int armed = RT_FW_ARMED;
+    atomic_compare_exchange_strong(&e->fw_mode, &armed, RT_FW_LEAVING);
+    if (!atomic_load(&e->freewheel) && !ask_server) {
+        /* The server never reported freewheel to this client: nothing to wait for. */
+        armed = RT_FW_LEAVING;
+        atomic_compare_exchange_strong(&e->fw_mode, &armed, RT_FW_FOLLOW);
+    }
+    if (!ask_server)
+        return RT_OK;
+    freewheel_join(e);
+    pthread_mutex_lock(&e->fw_lock);
+    if (pthread_create(&e->fw_thread, NULL, leave_request, e) == 0)
+        e->fw_thread_started = 1;
+    else
+        rc = RT_NOMEM;
+    pthread_mutex_unlock(&e->fw_lock);
+    return rc;
+}
+
+int rt_freewheel_mode(rt_engine *e) { return atomic_load(&e->fw_mode); }

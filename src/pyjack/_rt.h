@@ -155,4 +155,20 @@ int rt_pop_event(rt_engine *e, rt_event *ev);
 int rt_wait_event(rt_engine *e, int wait_ms);
 const char *rt_shutdown_reason(rt_engine *e);
 
+
+/* ---- Freewheel switching: set_freewheel() (see _rt.c) ---- */
+/* When the process thread waits for Python instead of dropping. */
+#define RT_FW_FOLLOW 0   /* while the server reports freewheel (its callback) */
+#define RT_FW_ARMED 1    /* now: this client asked for freewheel, or is about to */
+#define RT_FW_LEAVING 2  /* as armed, until the server reports the end of freewheel */
+/* Arm the engine of an active client (RT_INACTIVE otherwise). With
+ * ask_server, then ask the server to freewheel; if it refused while not
+ * freewheeling, disarm again and set *refused to JACK's code. */
+int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused);
+/* Armed -> leaving. With ask_server, ask the server to leave freewheel on a
+ * thread of the engine and return at once: the process thread may be
+ * waiting for this very caller, which must keep calling rt_exchange() until
+ * the server has left (rt_freewheel_mode() is RT_FW_FOLLOW again). */
+int rt_freewheel_leave(rt_engine *e, int ask_server);
+int rt_freewheel_mode(rt_engine *e);
 #endif

@@ -97,3 +97,11 @@ cdef extern from "_rt.h" nogil:
     int rt_pop_event(rt_engine *e, rt_event *ev) noexcept
     int rt_wait_event(rt_engine *e, int wait_ms) noexcept
     const char *rt_shutdown_reason(rt_engine *e) noexcept
+
+    # Freewheel switching (set_freewheel).
+    int RT_FW_FOLLOW
+    int RT_FW_ARMED
+    int RT_FW_LEAVING
+    int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused) noexcept
+    int rt_freewheel_leave(rt_engine *e, int ask_server) noexcept
+    int rt_freewheel_mode(rt_engine *e) noexcept

@@ -131,6 +131,12 @@ struct rt_engine {
 
     /* MIDI (_midi.h): set once before activation, read by the process thread. */
     _Atomic(struct rt_midi *) midi;
+    /* set_freewheel(): RT_FW_* mode, and the thread that asks the server to
+     * leave freewheel (see rt_freewheel_leave()). */
+    atomic_int fw_mode;
+    pthread_t fw_thread;
+    int fw_thread_started;   /* Python threads, under fw_lock */
+    pthread_mutex_t fw_lock;  /* Python threads only */
 };
 
 /* ---- shared helpers ---- */

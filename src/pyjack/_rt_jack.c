@@ -19,6 +19,9 @@
  *    for FREEWHEEL_WAIT_MS (under the 10 s JACK2 waits for a client); after
  *    such a timeout it does not wait again until Python makes progress.
  *    Rendering through process() in freewheel is therefore lossless.
+ *    set_freewheel() arms the engine (fw_mode) before it asks the server,
+ *    so it waits from the first freewheel cycle on, not only from the
+ *    freewheel callback on; the callback's end of freewheel disarms it.
  *
  * 2. JACK's notification thread runs the rt_jack_* callbacks below. They
  *    update atomics and push fixed-size rt_event records into a preallocated
@@ -64,7 +67,10 @@ static void wake_python(rt_engine *e)
  * thread must stop waiting and drop or zero-fill as in real time. */
 static int freewheel_wait(rt_engine *e, struct timespec *deadline, int *started)
 {
-    if (!atomic_load(&e->freewheel) || atomic_load(&e->fw_gave_up) || atomic_load(&e->stopping)
+    /* set_freewheel() arms the engine before the server freewheels and
+     * keeps it armed until the server reports the end (fw_mode). */
+    int wheeling = atomic_load(&e->freewheel) || atomic_load(&e->fw_mode) != RT_FW_FOLLOW;
+    if (!wheeling || atomic_load(&e->fw_gave_up) || atomic_load(&e->stopping)
         || atomic_load(&e->swapping) || atomic_load(&e->closed) || atomic_load(&e->dead))
         return 0;
     if (!*started) {
@@ -292,6 +298,8 @@ void rt_jack_freewheel(int starting, void *arg)
 {
     rt_engine *e = arg;
     atomic_store(&e->freewheel, starting != 0);
+    if (!starting)  /* freewheel is over, whoever asked: follow the server again */
+        atomic_store(&e->fw_mode, RT_FW_FOLLOW);
     atomic_store(&e->fw_gave_up, 0);
     sem_post(&e->room);  /* a waiting process thread looks at the flag again */
     push_simple(e, RT_EV_FREEWHEEL, starting != 0);
