@@ -68,3 +68,19 @@ __all__ += [
     "Status", "Stream", "default_server", "get_status", "measure_latency", "play", "playrec",
     "rec", "stop", "wait",
 ]
+
+# Time and names: transport position, timebase, sync, latency, metadata.
+from ._core import (  # noqa: E402
+    CAPTURE, METADATA_CONNECTED, METADATA_EVENT_TYPES, METADATA_HARDWARE, METADATA_ICON_LARGE,
+    METADATA_ICON_NAME, METADATA_ICON_SMALL, METADATA_ORDER, METADATA_PORT_GROUP,
+    METADATA_PRETTY_NAME, METADATA_SIGNAL_TYPE, PLAYBACK, POSITION_BBT, POSITION_BBT_FRAME_OFFSET,
+    POSITION_TIMECODE, Position, SyncRequest, TempoSegment, TimeStats, get_time,
+)
+
+__all__ += [
+    "CAPTURE", "METADATA_CONNECTED", "METADATA_EVENT_TYPES", "METADATA_HARDWARE",
+    "METADATA_ICON_LARGE", "METADATA_ICON_NAME", "METADATA_ICON_SMALL", "METADATA_ORDER",
+    "METADATA_PORT_GROUP", "METADATA_PRETTY_NAME", "METADATA_SIGNAL_TYPE", "PLAYBACK",
+    "POSITION_BBT", "POSITION_BBT_FRAME_OFFSET", "POSITION_TIMECODE", "Position", "SyncRequest",
+    "TempoSegment", "TimeStats", "get_time",
+]

@@ -207,6 +207,7 @@ cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
 
 cdef class Client  # declared here for _events.pxi, defined below
 include "_events.pxi"
+include "_time.pxi"  # time and names: Client methods, bound at the end of the class
 
 
 cdef class Client:
@@ -257,6 +258,9 @@ cdef class Client:
     cdef bint _exact_name
     cdef _Events _events      # check_events() and the callbacks' dispatcher
     cdef object __weakref__
+    # Time and names (_time.pxi): the time engine and what Python keeps of it.
+    cdef rt_time *_time
+    cdef dict _time_state
 
     def __cinit__(self, name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
                   use_exact_name=False):
@@ -320,6 +324,7 @@ cdef class Client:
                         "the JACK server refused them")
         self.name = jack_get_client_name(self._client).decode()
         self._events.open(self._engine, self)
+        _time_open(self)
         return 0
 
     def __dealloc__(self):
@@ -328,6 +333,8 @@ cdef class Client:
                 rt_destroy(self._engine)
             self._engine = NULL
             self._client = NULL
+        rt_time_destroy(self._time)  # after the client is closed: no callback runs
+        self._time = NULL
 
     def __enter__(self):
         return self
@@ -570,6 +577,7 @@ cdef class Client:
         full = self._own_port_name(name)
         cdef jack_port_t *port = <jack_port_t *><size_t>self._ports[full]
         cdef int rc
+        _time_forget_port(self, full)
         with nogil:
             rc = rt_unregister_port(self._engine, port)
         if rc != RT_OK:
@@ -1203,6 +1211,38 @@ cdef class Client:
             warnings.warn("pyjack never runs Python on JACK's threads: the thread-init "
                           "callback is not called", RuntimeWarning, stacklevel=2)
 
+
+    # -- time and names: the functions of _time.pxi, bound as methods -------------
+    transport_position = _time_transport_position
+    transport_reposition = _time_transport_reposition
+    set_timebase = _time_set_timebase
+    change_tempo = _time_change_tempo
+    tempo_map = property(_time_tempo_map)
+    bbt_of = _time_bbt_of
+    release_timebase = _time_release_timebase
+    set_slow_sync = _time_set_slow_sync
+    wait_sync = _time_wait_sync
+    sync_ready = _time_sync_ready
+    time_stats = property(_time_time_stats)
+    get_latency_range = _time_get_latency_range
+    port_latency = _time_get_latency_range
+    set_latency_range = _time_set_latency_range
+    recompute_total_latencies = _time_recompute_total_latencies
+    last_frame_time = property(_time_last_frame_time)
+    frames_since_cycle_start = property(_time_frames_since_cycle_start)
+    frames_to_time = _time_frames_to_time
+    time_to_frames = _time_time_to_frames
+    cycle_times = _time_cycle_times
+    client_uuid = property(_time_client_uuid)
+    port_uuid = _time_port_uuid
+    get_uuid_for_client_name = _time_get_uuid_for_client_name
+    get_client_name_by_uuid = _time_get_client_name_by_uuid
+    set_property = _time_set_property
+    get_property = _time_get_property
+    remove_property = _time_remove_property
+    set_port_alias = _time_set_port_alias
+    unset_port_alias = _time_unset_port_alias
+    rename_port = _time_rename_port
 
 # Transport states, with JACK's values.
 TransportStopped = JackTransportStopped
