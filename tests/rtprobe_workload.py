@@ -5,6 +5,8 @@ usage: python rtprobe_workload.py PROBE_SO SERVER MODE SECONDS
 MODE "pyjack": a pyjack client streams through a loopback while a second
 client keeps changing the graph (ports registered, connected, disconnected,
 unregistered), so both the process and the notification callbacks run.
+MODE "pyjack-time": the same with the timebase, sync and latency callbacks
+at work (see time_work()).
 MODE "python-callback": a client whose process callback is a Python
 function called through ctypes, as bindings that run Python on JACK's
 thread do; the probe must see it allocate and lock.
@@ -45,7 +47,7 @@ def parse_report(probe):
     return threads, counts
 
 
-def pyjack_workload(server, seconds, probe, server_events=False):
+def pyjack_workload(server, seconds, probe, server_events=False, extra=None):
     env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
     if server.startswith("/"):
         env["PIPEWIRE_REMOTE"] = server  # PipeWire's libjack ignores JACK_DEFAULT_SERVER
@@ -104,15 +106,17 @@ def pyjack_workload(server, seconds, probe, server_events=False):
             errors.append(repr(exc))
 
     workers = [threading.Thread(target=stream), threading.Thread(target=churn_graph)]
+    if extra is not None:  # more work on the client, in a thread of its own
+        workers.append(threading.Thread(target=extra, args=(client, stop, errors)))
     for w in workers:
         w.start()
     python_threads = [threading.get_native_id()] + [w.native_id for w in workers]
     time.sleep(1.0)  # warm-up: first cycles, first notifications, lazy lookups
-    before = client.stats
+    before, time_before = client.stats, client.time_stats
     probe.rtprobe_arm(1)
     time.sleep(seconds)
     probe.rtprobe_arm(0)
-    after = client.stats
+    after, time_after = client.stats, client.time_stats
     stop.set()
     for w in workers:
         w.join(10)
@@ -120,7 +124,8 @@ def pyjack_workload(server, seconds, probe, server_events=False):
     client.close()
     return {"errors": errors, "python_threads": python_threads, "slowest_graph_call": slowest,
             "cycles": after.cycles - before.cycles,
-            "lost_in": after.lost_in - before.lost_in, "lost_out": after.lost_out - before.lost_out}
+            "lost_in": after.lost_in - before.lost_in, "lost_out": after.lost_out - before.lost_out,
+            "time": {k: getattr(time_after, k) - getattr(time_before, k) for k in time_after._fields}}
 
 
 def python_callback_workload(server, seconds, probe):
@@ -161,6 +166,34 @@ def python_callback_workload(server, seconds, probe):
             "lost_in": 0, "lost_out": 0}
 
 
+def time_work(client, stop, errors):
+    """The timebase, sync and latency callbacks at work: a tempo map that keeps
+    changing, a transport that keeps being moved (each move a sync request,
+    answered in turn or by the timeout) and latencies recomputed."""
+    try:
+        client.set_timebase(120.0)
+        client.set_slow_sync(True, timeout=0.05)
+        client.set_latency_range("out_0", pyjack.CAPTURE, 64, 128)
+        client.transport_start()
+        k = 0
+        while not stop.is_set():
+            client.change_tempo(100.0 + k % 50, at_frame=client.transport_position().frame + 4800,
+                                beats_per_bar=3 + k % 2)
+            client.transport_locate(48000 * (k % 10))
+            request = client.wait_sync(timeout=0.2)
+            if request is not None and k % 3:
+                client.sync_ready(request)
+            else:
+                time.sleep(0.1)  # every third request runs into the timeout
+            client.set_latency_range("in_0", pyjack.PLAYBACK, k % 100)
+            k += 1
+            time.sleep(0.02)
+        client.set_slow_sync(False)
+        client.release_timebase()
+    except Exception as exc:
+        errors.append(repr(exc))
+
+
 def main():
     probe_path, server, mode, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     probe = ctypes.CDLL(probe_path)  # already loaded by LD_PRELOAD: the same copy
@@ -169,6 +202,8 @@ def main():
         result = pyjack_workload(server, seconds, probe)
     elif mode == "pyjack-server-events":
         result = pyjack_workload(server, seconds, probe, server_events=True)
+    elif mode == "pyjack-time":
+        result = pyjack_workload(server, seconds, probe, extra=time_work)
     elif mode == "python-callback":
         result = python_callback_workload(server, seconds, probe)
     else:
