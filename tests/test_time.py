@@ -126,6 +126,7 @@ def test_timebase_fills_bbt_and_reposition_by_bar(client):
     assert client.time_stats.timebase_calls > 0
 
 
+@pytest.mark.needs("timebase_conditional")
 def test_second_conditional_master_is_refused(client, make_client):
     client.set_timebase(120.0)
     other = make_client("time-other")
@@ -229,11 +230,13 @@ def check_witnesses(segments, shown, polled):
         assert wrong == [], f"{name}: {len(wrong)} of {len(rolling)} samples differ: {wrong[:5]}"
 
 
+@pytest.mark.needs("timebase_exact")
 def test_bbt_seen_by_showtime_and_jack_client_follows_the_tempo_map(client, jack_server):
     check_witnesses(*run_tempo_map(client, jack_server.name, 6))
 
 
 @pytest.mark.slow
+@pytest.mark.needs("timebase_exact")
 def test_bbt_over_a_minute_with_three_tempo_changes(client, jack_server):
     check_witnesses(*run_tempo_map(client, jack_server.name, 60))
 
@@ -281,6 +284,7 @@ def test_change_tempo_without_timebase_and_bad_reposition(client):
 
 # -- slow-sync ---------------------------------------------------------------------
 
+@pytest.mark.needs("slow_sync")
 def test_slow_sync_holds_the_transport_in_starting_until_ready(client, jack_server):
     client.transport_stop()
     client.set_sync_timeout(10_000_000)  # the server's own limit, above ours
@@ -387,13 +391,21 @@ def test_clock(client):
     now = client.frame_time
     assert 0 <= (now - last) % (1 << 32) < 1 << 31
     assert client.frames_since_cycle_start >= 0
-    frames, current_usecs, next_usecs, period_usecs = client.cycle_times()
-    assert next_usecs > current_usecs and period_usecs > 0
-    usecs = client.frames_to_time(frames)
-    assert abs(client.time_to_frames(usecs) - frames) <= 1
+    usecs = client.frames_to_time(last)
+    assert abs(client.time_to_frames(usecs) - last) <= 1
     assert pyjack.get_time() > 0
     with pytest.raises(ValueError, match="frames must be an int"):
         client.frames_to_time(-1)
+    with pytest.raises(ValueError, match="usecs must be an int"):
+        client.time_to_frames(1.5)
+
+
+@pytest.mark.needs("cycle_times")
+def test_cycle_times(client):
+    frames, current_usecs, next_usecs, period_usecs = client.cycle_times()
+    assert next_usecs > current_usecs and period_usecs > 0
+    assert abs(client.time_to_frames(current_usecs) - frames) <= 1
+    assert 0 <= (client.last_frame_time - frames) % (1 << 32) < 1 << 31
 
 
 # -- UUIDs, metadata, aliases, renames ------------------------------------------------
@@ -454,6 +466,7 @@ def test_aliases_agree_with_jack_alias_and_jack_lsp(client, jack_server):
         client.unset_port_alias("time:out", "front-left")
 
 
+@pytest.mark.needs("port_rename")
 def test_rename_port_shows_in_jack_lsp(client, jack_server):
     assert client.rename_port("out", "main-out") == "time:main-out"
     wait_for(lambda: "time:main-out" in run_tool(jack_server.name, "jack_lsp"), what="rename")

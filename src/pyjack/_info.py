@@ -41,6 +41,15 @@ FEATURES = {
     "client_pid": "jack_get_client_pid() answers",
     "physical_ports": "the server has physical system ports",
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
+    # Time and names.
+    "timebase_exact": "the bar, beat and tick a timebase master writes reach other clients "
+                      "unchanged, with the frame it computed them for",
+    "timebase_conditional": "a conditional set_timebase() is refused while another client is "
+                            "the timebase master",
+    "slow_sync": "the transport waits in Starting until every slow-sync client is ready (or "
+                 "the server's sync timeout passes)",
+    "cycle_times": "cycle_times() (jack_get_cycle_times()) answers outside the process thread",
+    "port_rename": "rename_port() renames the port for every client",
 }
 
 
@@ -151,7 +160,12 @@ def features_of(implementation: str, version: str, backend: str | None,
     whole cycles (a few periods a second) with no xrun reported; 1.4.2's
     jack_client_close() can double-free after the server died; an
     unregistered port's name stays taken for a moment ("already exists");
-    0.3.65 ignores transport_locate() (1.4.2 follows it). A netjack2 slave
+    0.3.65 ignores transport_locate() (1.4.2 follows it); a timebase master's
+    BBT goes through PipeWire's own beat count (ticks_per_beat forced to 1920)
+    and reaches others changed; a conditional set_timebase() is granted over
+    another master; the transport rolls without waiting for slow-sync
+    clients; jack_get_cycle_times() fails outside the process thread;
+    jack_port_rename() does not show in other clients. A netjack2 slave
     keeps the master's period: it refuses set_buffer_size().
     """
     if implementation == "PipeWire":
@@ -176,6 +190,11 @@ def features_of(implementation: str, version: str, backend: str | None,
             "client_pid": False,
             "physical_ports": physical,
             "private_jackd": False,
+            "timebase_exact": False,
+            "timebase_conditional": False,
+            "slow_sync": False,
+            "cycle_times": False,
+            "port_rename": False,
         }
     net = backend == "net"
     return {
@@ -199,6 +218,11 @@ def features_of(implementation: str, version: str, backend: str | None,
         "client_pid": True,
         "physical_ports": physical,
         "private_jackd": True,
+        "timebase_exact": True,
+        "timebase_conditional": True,
+        "slow_sync": True,
+        "cycle_times": True,
+        "port_rename": True,
     }
 
 

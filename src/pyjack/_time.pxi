@@ -712,6 +712,9 @@ def _time_remove_property(Client self, subject, key):
     cdef jack_uuid_t u = _subject(self, subject)
     cdef bytes bkey = _key(key)
     cdef int rc
+    # Asked first: PipeWire's libjack reports success for a property not set.
+    if _time_get_property(self, subject, key) is None:
+        raise ValueError(f"could not remove property {key!r} of {subject!r}: it is not set")
     _time_request_begin(self, f"remove property {key!r}")
     try:
         rc = jack_remove_property(self._client, u, bkey)
