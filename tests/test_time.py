@@ -17,6 +17,7 @@ import threading
 import time
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 import pyjack
@@ -309,6 +310,7 @@ def test_slow_sync_holds_the_transport_in_starting_until_ready(client, jack_serv
         client.set_sync_timeout(2_000_000)
 
 
+@pytest.mark.needs("slow_sync")  # PipeWire may roll before the timeout, or not call again
 def test_slow_sync_timeout_answers_ready_and_counts(client, jack_server):
     client.transport_stop()
     client.set_sync_timeout(10_000_000)
@@ -371,6 +373,39 @@ def test_latency_ranges_agree_with_jack_lsp(client, jack_server):
     assert client.get_latency_range("time:out2", pyjack.CAPTURE) == (100, 200)
     client.unregister_port("out2")
     client.recompute_total_latencies()
+
+
+@pytest.mark.needs("physical_ports")
+def test_own_ports_state_the_latency_their_rings_add(client, jack_server):
+    # Nobody reads the input: the input ring fills up (whole periods) and
+    # holds that much between time:in and time:out, on top of the latency
+    # outside the client.
+    client.connect("system:capture_1", "time:in")
+    client.connect("time:out", "system:playback_1")
+    period = client.blocksize
+    held = client.depth - client.depth % period
+    wait_for(lambda: client.stats.lost_in > 0, what="a full input ring")
+    client.recompute_total_latencies()
+    # JACK gives the near side (from the connections); pyjack adds the rings.
+    capture = client.get_latency_range("time:in", pyjack.CAPTURE)
+    playback = client.get_latency_range("time:out", pyjack.PLAYBACK)
+    assert capture[1] > 0 and playback[1] > 0
+    expected_out = (capture[0] + held, capture[1] + held)
+    expected_in = (playback[0] + held, playback[1] + held)
+    wait_for(lambda: client.get_latency_range("time:out", pyjack.CAPTURE) == expected_out,
+             what=f"time:out capture latency {expected_out}")
+    wait_for(lambda: client.get_latency_range("time:in", pyjack.PLAYBACK) == expected_in,
+             what=f"time:in playback latency {expected_in}")
+    assert lsp_latencies(jack_server.name, "time:out")["capture"] == expected_out
+    assert lsp_latencies(jack_server.name, "time:in")["playback"] == expected_in
+    # Reading the input empties the ring: the latency falls to what is left.
+    # (The first process() reports the input lost meanwhile, reads all of it
+    # and queues no output.)
+    with pytest.raises(pyjack.InputSyncError):
+        client.process(np.zeros((1, held), np.float32), np.zeros((1, held), np.float32))
+    client.recompute_total_latencies()
+    wait_for(lambda: client.get_latency_range("time:out", pyjack.CAPTURE)[0] < expected_out[0],
+             what="a smaller latency once the input was read")
 
 
 def test_latency_bad_input(client):

@@ -559,6 +559,7 @@ cdef class Client:
         self._check()  # closed meanwhile: the port went with the client
         full = full_name.decode()
         self._ports[full] = <size_t>port
+        _time_ports_changed(self)
         return full
 
     cdef str _own_port_name(self, name):

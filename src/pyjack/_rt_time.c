@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-rt_time *rt_time_create(jack_client_t *client)
+rt_time *rt_time_create(jack_client_t *client, rt_engine *engine)
 {
     rt_time *t = calloc(1, sizeof *t);
-    if (t != NULL)
+    if (t != NULL) {
         t->client = client;
+        t->engine = engine;
+    }
     return t;
 }
 

@@ -17,6 +17,8 @@
 #include <jack/jack.h>
 #include <jack/transport.h>
 
+#include "_rt.h"
+
 /* One segment of a tempo map: from start_frame (a transport frame) until
  * the next segment's start_frame, the tempo and meter are constant.
  *
@@ -53,10 +55,18 @@ typedef struct rt_bbt {
     double bar_start_tick;
 } rt_bbt;
 
-/* The latency a client states for one of its own ports. */
+/* One of the client's own ports, for the latency callback, with the
+ * latencies Python stated for it. A range not stated is computed: JACK asks
+ * a client for the latency on the far side of its processing, so an output
+ * port's capture latency is the largest capture latency of the client's
+ * input ports plus what the rings hold between them (frames waiting in the
+ * input rings, frames queued in the output rings); an input port's playback
+ * latency is the largest playback latency of its output ports plus the
+ * same. */
 typedef struct rt_latency_entry {
     jack_port_t *port;
-    int set[2];                  /* [JackCaptureLatency], [JackPlaybackLatency] */
+    int output;                  /* an output port */
+    int set[2];                  /* [JackCaptureLatency], [JackPlaybackLatency] stated */
     jack_latency_range_t range[2];
 } rt_latency_entry;
 
@@ -78,7 +88,7 @@ typedef struct rt_time_stats {
 typedef struct rt_time rt_time;
 
 /* Python threads (_rt_time.c). */
-rt_time *rt_time_create(jack_client_t *client);
+rt_time *rt_time_create(jack_client_t *client, rt_engine *engine);
 void rt_time_destroy(rt_time *t);   /* after the client is closed */
 /* Install the latency callback: before activation (JACK2 refuses it later). */
 int rt_time_attach(rt_time *t);

@@ -7,6 +7,7 @@
 
 struct rt_time {
     jack_client_t *client;
+    rt_engine *engine;           /* its stream positions give the rings' latency */
 
     _Atomic(rt_tempo_map *) map;
     rt_cycles timebase_gate;

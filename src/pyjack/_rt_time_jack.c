@@ -124,16 +124,52 @@ int rt_time_jack_sync(jack_transport_state_t state, jack_position_t *pos, void *
     return 0;
 }
 
+/* Frames the rings hold between an input and an output: input frames not
+ * yet read by Python plus output frames queued ahead of the process thread. */
+static uint32_t ring_latency(rt_engine *e)
+{
+    uint64_t in = atomic_load(&e->rt_pos[RT_INPUT]) - atomic_load(&e->py_pos[RT_INPUT]);
+    uint64_t out = atomic_load(&e->py_pos[RT_OUTPUT]);
+    uint64_t played = atomic_load(&e->rt_pos[RT_OUTPUT]);
+    out = out > played ? out - played : 0;
+    if (in > e->depth)  /* the two loads raced a cycle */
+        in = e->depth;
+    return (uint32_t)(in + (out > e->depth ? e->depth : out));
+}
+
 void rt_time_jack_latency(jack_latency_callback_mode_t mode, void *arg)
 {
     rt_time *t = arg;
     cycles_enter(&t->latency_gate);
     rt_latency_table *table = atomic_load(&t->latency);
     int m = mode == JackPlaybackLatency;
-    if (table != NULL)
-        for (uint32_t i = 0; i < table->count; i++)
-            if (table->entry[i].set[m])
-                jack_port_set_latency_range(table->entry[i].port, mode, &table->entry[i].range[m]);
+    /* Capture: set output ports from the inputs; playback: the reverse. */
+    int targets = m == 0;
+    if (table != NULL) {
+        jack_latency_range_t far = {0, 0};
+        int found = 0;
+        for (uint32_t i = 0; i < table->count; i++) {
+            if (table->entry[i].output == targets)
+                continue;
+            jack_latency_range_t r;
+            jack_port_get_latency_range(table->entry[i].port, mode, &r);
+            if (!found || r.min > far.min)
+                far.min = r.min;
+            if (!found || r.max > far.max)
+                far.max = r.max;
+            found = 1;
+        }
+        uint32_t rings = ring_latency(t->engine);
+        for (uint32_t i = 0; i < table->count; i++) {
+            rt_latency_entry *entry = &table->entry[i];
+            if (entry->set[m]) {
+                jack_port_set_latency_range(entry->port, mode, &entry->range[m]);
+            } else if (entry->output == targets) {
+                jack_latency_range_t r = {far.min + rings, far.max + rings};
+                jack_port_set_latency_range(entry->port, mode, &r);
+            }
+        }
+    }
     atomic_fetch_add_explicit(&t->latency_calls, 1, memory_order_relaxed);
     cycles_leave(&t->latency_gate);
 }

@@ -33,6 +33,7 @@ cdef extern from "_rt_time.h" nogil:
         jack_nframes_t max
     ctypedef struct rt_latency_entry:
         jack_port_t *port
+        int output
         int set[2]
         jack_latency_range_t range[2]
     ctypedef struct rt_latency_table:
@@ -48,7 +49,7 @@ cdef extern from "_rt_time.h" nogil:
         int sync_pending
     ctypedef struct rt_time:
         pass
-    rt_time *rt_time_create(jack_client_t *client)
+    rt_time *rt_time_create(jack_client_t *client, rt_engine *engine)
     void rt_time_destroy(rt_time *t)
     int rt_time_attach(rt_time *t)
     rt_tempo_map *rt_tempo_map_new(uint32_t count)
@@ -165,7 +166,7 @@ cdef int _time_open(Client self) except -1:
         rt_time_destroy(self._time)   # its client was closed before
         self._time = NULL
     self._time_state = {"tempo": [], "sync_seen": 0, "latency": {}}
-    self._time = rt_time_create(self._client)
+    self._time = rt_time_create(self._client, self._engine)
     if self._time == NULL:
         raise MemoryError("could not allocate the client's time engine")
     if rt_time_attach(self._time) != 0:
@@ -508,29 +509,40 @@ def _time_set_latency_range(Client self, port, mode, min, max=None):
     self.recompute_total_latencies()
 
 
-cdef int _publish_latency(Client self, dict entries) except -1:
-    cdef rt_latency_table *table = rt_latency_table_new(len(entries))
+cdef int _publish_latency(Client self, dict entries, str leaving=None) except -1:
+    """Publish the latency table: every own port (but the one leaving) with
+    the ranges stated for it (entries: full name -> {mode: (min, max)})."""
+    ports = [(name, address) for name, address in self._ports.items() if name != leaving]
+    cdef rt_latency_table *table = rt_latency_table_new(len(ports))
+    cdef jack_port_t *port
     if table == NULL:
         raise MemoryError("could not allocate a latency table")
-    for i, (name, entry) in enumerate(entries.items()):
-        table.entry[i].port = <jack_port_t *><size_t>self._ports[name]
-        for mode, (lo, hi) in entry.items():
+    for i, (name, address) in enumerate(ports):
+        port = <jack_port_t *><size_t>address
+        table.entry[i].port = port
+        table.entry[i].output = bool(jack_port_flags(port) & JackPortIsOutput)
+        for mode, (lo, hi) in entries.get(name, {}).items():
             table.entry[i].set[mode] = 1
             table.entry[i].range[mode].min = lo
             table.entry[i].range[mode].max = hi
     cdef int rc
     with nogil:
         rc = rt_time_publish_latency(self._time, table)
-    self._time_state["latency"] = entries
+    self._time_state["latency"] = {k: v for k, v in entries.items() if k != leaving}
+    return 0
+
+
+cdef int _time_ports_changed(Client self) except -1:
+    """A port was registered: the latency callback must know it."""
+    if self._time != NULL:
+        _publish_latency(self, self._time_state["latency"])
     return 0
 
 
 cdef int _time_forget_port(Client self, str full) except -1:
-    """Drop a port's stated latency before it is unregistered."""
-    if self._time != NULL and full in self._time_state["latency"]:
-        entries = dict(self._time_state["latency"])
-        del entries[full]
-        _publish_latency(self, entries)
+    """A port is about to be unregistered: the latency callback must forget it."""
+    if self._time != NULL:
+        _publish_latency(self, self._time_state["latency"], full)
     return 0
 
 
