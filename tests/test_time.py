@@ -511,3 +511,51 @@ def test_rename_port_shows_in_jack_lsp(client, jack_server):
         client.rename_port("main-out", "a:b")
     with pytest.raises(pyjack.UsageError, match="has no port"):
         client.rename_port("nothing", "x")
+
+
+# -- xrun details ------------------------------------------------------------------
+
+@pytest.mark.needs("late_client_xruns")
+def test_xrun_delay_reaches_stats_and_the_callback(client, jack_server):
+    delays = []
+    client.set_xrun_callback(delays.append)
+    # A client that sleeps in its process callback makes the server report xruns.
+    # (jackd's dummy driver measures no delay: 0 there; ALSA does.)
+    script = (
+        "import jack, time\n"
+        "c = jack.Client('late', no_start_server=True)\n"
+        "c.set_process_callback(lambda frames: time.sleep(0.05))\n"
+        "c.activate()\n"
+        "time.sleep(3)\n")
+    late = subprocess.Popen([sys.executable, "-c", script], env=tool_env(jack_server.name),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: client.stats.xruns > 0 and delays, what="an xrun and its event")
+    finally:
+        late.kill()
+        late.wait(10)
+    stats = client.stats
+    assert all(isinstance(d, int) and d >= 0 for d in delays)
+    assert stats.xrun_delay_max_usecs >= stats.xrun_delay_usecs >= 0
+    assert max(delays) <= stats.xrun_delay_max_usecs
+    client.set_xrun_callback(None)
+
+
+@pytest.mark.needs("late_client_xruns")
+def test_xrun_callback_without_argument_is_called_as_before(client, jack_server):
+    calls = []
+    client.set_xrun_callback(lambda: calls.append(1))
+    script = (
+        "import jack, time\n"
+        "c = jack.Client('late', no_start_server=True)\n"
+        "c.set_process_callback(lambda frames: time.sleep(0.05))\n"
+        "c.activate()\n"
+        "time.sleep(3)\n")
+    late = subprocess.Popen([sys.executable, "-c", script], env=tool_env(jack_server.name),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: calls, what="an xrun callback")
+    finally:
+        late.kill()
+        late.wait(10)
+    client.set_xrun_callback(None)

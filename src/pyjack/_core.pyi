@@ -52,6 +52,8 @@ class Stats(NamedTuple):
     freewheel: bool
     mlocked: bool
     mlock_error: str
+    xrun_delay_usecs: int
+    xrun_delay_max_usecs: int
 
 def status_text(status: int) -> str: ...
 def get_version() -> tuple[int, int, int, int]: ...

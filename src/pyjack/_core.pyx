@@ -50,7 +50,8 @@ from pyjack._errors import (
 Stats = collections.namedtuple("Stats", [
     "cycles", "frames_in", "frames_out", "lost_in", "lost_out", "xruns",
     "events_dropped", "buffer_size", "sample_rate", "depth", "shutdown",
-    "freewheel", "mlocked", "mlock_error"], module="pyjack")
+    "freewheel", "mlocked", "mlock_error",
+    "xrun_delay_usecs", "xrun_delay_max_usecs"], module="pyjack")
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -64,6 +65,10 @@ the server is freewheeling. mlocked: every ring is locked in memory (mlock()
 succeeded for each), so the real-time thread cannot page-fault on them.
 mlock_error: why not, when mlocked is False (e.g. RLIMIT_MEMLOCK too small),
 else "".
+xrun_delay_usecs, xrun_delay_max_usecs: how late the latest xrun's cycle was,
+and the largest of all, in microseconds, as JACK measured it
+(jack_get_xrun_delayed_usecs(); 0 before any xrun and where the server does
+not measure it).
 """
 
 # What a return code given to Client._fail() is.
@@ -517,7 +522,8 @@ cdef class Client:
             rt_mlock_error(self._engine, why, sizeof(why))
         return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
                      s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
-                     bool(s.freewheel), bool(s.mlocked), why.decode(errors="replace"))
+                     bool(s.freewheel), bool(s.mlocked), why.decode(errors="replace"),
+                     s.xrun_delay_usecs, s.xrun_delay_max_usecs)
 
     # -- ports ------------------------------------------------------------
 
@@ -1153,9 +1159,11 @@ cdef class Client:
         self._events.set_callback(self, RT_EV_GRAPH_ORDER, callback)
 
     def set_xrun_callback(self, callback):
-        """Call callback() after each xrun the server reports (None removes it)."""
+        """Call callback() after each xrun the server reports (None removes it);
+        callback(delay_usecs) if it takes an argument: how late the cycle was,
+        in microseconds (see Stats.xrun_delay_usecs)."""
         self._check()
-        self._events.set_callback(self, RT_EV_XRUN, callback)
+        self._events.set_callback(self, RT_EV_XRUN, _xrun_caller(callback))
 
     def set_port_registration_callback(self, callback):
         """Call callback(port_name, registered) when any port appears or goes (None removes it)."""

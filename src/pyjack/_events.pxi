@@ -88,6 +88,8 @@ cdef class _Events:
                 events.append((ev.kind, (a, b)))
             elif ev.kind == RT_EV_FREEWHEEL:
                 events.append((ev.kind, (bool(ev.value),)))
+            elif ev.kind == RT_EV_XRUN:  # the delay; see _xrun_caller()
+                events.append((ev.kind, (ev.value,)))
             else:
                 events.append((ev.kind, ()))
         # Buffer size, sample rate and shutdown come only as counts: the

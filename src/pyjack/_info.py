@@ -50,6 +50,8 @@ FEATURES = {
                  "the server's sync timeout passes)",
     "cycle_times": "cycle_times() (jack_get_cycle_times()) answers outside the process thread",
     "port_rename": "rename_port() renames the port for every client",
+    "late_client_xruns": "a client that overruns its cycle makes the server report an xrun to "
+                         "the other clients",
 }
 
 
@@ -165,7 +167,8 @@ def features_of(implementation: str, version: str, backend: str | None,
     and reaches others changed; a conditional set_timebase() is granted over
     another master; the transport rolls without waiting for slow-sync
     clients; jack_get_cycle_times() fails outside the process thread;
-    jack_port_rename() does not show in other clients. A netjack2 slave
+    jack_port_rename() does not show in other clients; a client late in its
+    cycle causes no xrun report to the others. A netjack2 slave
     keeps the master's period: it refuses set_buffer_size().
     """
     if implementation == "PipeWire":
@@ -195,6 +198,7 @@ def features_of(implementation: str, version: str, backend: str | None,
             "slow_sync": False,
             "cycle_times": False,
             "port_rename": False,
+            "late_client_xruns": False,
         }
     net = backend == "net"
     return {
@@ -223,6 +227,7 @@ def features_of(implementation: str, version: str, backend: str | None,
         "slow_sync": True,
         "cycle_times": True,
         "port_rename": True,
+        "late_client_xruns": True,
     }
 
 

@@ -75,6 +75,8 @@ typedef struct rt_stats {
     int shutdown;           /* the server has gone away */
     int freewheel;
     int mlocked;            /* every ring is locked in memory */
+    uint32_t xrun_delay_usecs;     /* delay of the latest xrun, microseconds */
+    uint32_t xrun_delay_max_usecs; /* the largest such delay */
 } rt_stats;
 
 /* One process() call, carried across the slices of rt_exchange(). Zero it,

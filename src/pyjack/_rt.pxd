@@ -57,6 +57,8 @@ cdef extern from "_rt.h" nogil:
         int shutdown
         int freewheel
         int mlocked
+        uint32_t xrun_delay_usecs
+        uint32_t xrun_delay_max_usecs
 
     ctypedef struct rt_request:
         uint32_t nframes

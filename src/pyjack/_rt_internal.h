@@ -128,6 +128,11 @@ struct rt_engine {
     sem_t event_wake;
     atomic_uint_fast64_t events_dropped;
     char shutdown_reason[256];
+
+    /* Xrun details: the latest and the largest delay JACK reported, in
+     * microseconds (set by the xrun callback). */
+    atomic_uint xrun_delay_usecs;
+    atomic_uint xrun_delay_max_usecs;
 };
 
 /* ---- shared helpers ---- */

@@ -33,6 +33,7 @@
 #define _GNU_SOURCE
 #include "_rt_internal.h"
 
+#include <jack/statistics.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------- */
@@ -227,8 +228,16 @@ static void push_simple(rt_engine *e, uint32_t kind, int32_t value)
 int rt_jack_xrun(void *arg)
 {
     rt_engine *e = arg;
+    /* How late the cycle was, as JACK measured it (a field of its shared
+     * engine state: no request). */
+    float delay = jack_get_xrun_delayed_usecs(e->client);
+    unsigned usecs = delay > 0 ? (delay < 2e9f ? (unsigned)(delay + 0.5f) : 2000000000u) : 0;
+    atomic_store(&e->xrun_delay_usecs, usecs);
+    unsigned max = atomic_load(&e->xrun_delay_max_usecs);
+    if (usecs > max)
+        atomic_store(&e->xrun_delay_max_usecs, usecs);  /* one writer: this thread */
     atomic_fetch_add(&e->xruns, 1);
-    push_simple(e, RT_EV_XRUN, 0);
+    push_simple(e, RT_EV_XRUN, (int32_t)usecs);
     return 0;
 }
 

@@ -606,6 +606,24 @@ def get_time():
     return jack_get_time()
 
 
+cdef object _xrun_caller(object callback):
+    """The xrun event carries the delay: hand it on if the callback takes an
+    argument, else call it with none (as the original API did)."""
+    if callback is None or not callable(callback):
+        return callback   # set_callback() reports what is wrong
+    import inspect
+    try:
+        inspect.signature(callback).bind(0)
+        takes_delay = True
+    except TypeError:
+        takes_delay = False
+    except ValueError:   # no signature (a builtin): call it as before
+        takes_delay = False
+    if takes_delay:
+        return callback
+    return lambda delay_usecs: callback()
+
+
 # -- UUIDs and metadata ------------------------------------------------------------
 
 cdef str _take_string(char *s):
