@@ -476,6 +476,26 @@ def test_metadata_agrees_with_jack_property(client, jack_server):
         client.remove_property("time:out", pyjack.METADATA_PRETTY_NAME)
 
 
+@pytest.mark.needs("metadata")
+def test_property_change_events(client, jack_server):
+    seen = []
+    client.set_property_change_callback(lambda *args: seen.append(args))
+    port = client.port_uuid("time:out")
+    run_tool(jack_server.name, "jack_property", "--port", "-s", "time:out",
+             pyjack.METADATA_PORT_GROUP, "main")
+    wait_for(lambda: (port, pyjack.METADATA_PORT_GROUP, pyjack.PROPERTY_CREATED) in seen,
+             what="the created event")
+    client.set_property("time:out", pyjack.METADATA_PORT_GROUP, "other")
+    wait_for(lambda: (port, pyjack.METADATA_PORT_GROUP, pyjack.PROPERTY_CHANGED) in seen,
+             what="the changed event")
+    run_tool(jack_server.name, "jack_property", "--port", "-d", "time:out",
+             pyjack.METADATA_PORT_GROUP)
+    wait_for(lambda: (port, pyjack.METADATA_PORT_GROUP, pyjack.PROPERTY_DELETED) in seen,
+             what="the deleted event")
+    client.set_property_change_callback(None)
+    assert client.check_events()["property_change"] == 1
+
+
 def test_metadata_bad_input(client):
     with pytest.raises(TypeError, match="key must be a str"):
         client.set_property("time:out", b"key", "v")

@@ -1249,6 +1249,7 @@ cdef class Client:
     set_property = _time_set_property
     get_property = _time_get_property
     remove_property = _time_remove_property
+    set_property_change_callback = _time_set_property_change_callback
     set_port_alias = _time_set_port_alias
     unset_port_alias = _time_unset_port_alias
     rename_port = _time_rename_port

@@ -42,7 +42,8 @@
 #define RT_EV_CLIENT_REGISTRATION 7
 #define RT_EV_PORT_CONNECT 8
 #define RT_EV_PORT_RENAME 9
-#define RT_EV_KINDS 10
+#define RT_EV_PROPERTY_CHANGE 10  /* a: key, b: subject UUID in decimal, value: change */
+#define RT_EV_KINDS 11
 
 typedef struct rt_event {
     uint32_t kind;

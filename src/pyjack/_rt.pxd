@@ -29,6 +29,7 @@ cdef extern from "_rt.h" nogil:
     int RT_EV_CLIENT_REGISTRATION
     int RT_EV_PORT_CONNECT
     int RT_EV_PORT_RENAME
+    int RT_EV_PROPERTY_CHANGE
     enum: RT_EV_KINDS
 
     ctypedef struct rt_event:

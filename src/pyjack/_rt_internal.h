@@ -7,6 +7,8 @@
 #include "_rt.h"
 #include "_ring.h"
 
+#include <jack/metadata.h>
+
 #include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -193,6 +195,9 @@ void rt_jack_freewheel(int starting, void *arg);
 int rt_jack_buffer_size(jack_nframes_t n, void *arg);
 int rt_jack_sample_rate(jack_nframes_t n, void *arg);
 void rt_jack_shutdown(jack_status_t code, const char *reason, void *arg);
+/* Installed by the time engine (_rt_time.c), arg: the engine. */
+void rt_jack_property_change(jack_uuid_t subject, const char *key, jack_property_change_t change,
+                             void *arg);
 
 /* Both sides read anchors and copy names. */
 static inline int anchor_load(rt_anchor *a, uint64_t *position, uint32_t *time)

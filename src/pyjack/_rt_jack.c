@@ -334,3 +334,26 @@ void rt_jack_shutdown(jack_status_t code, const char *reason, void *arg)
     sem_post(&e->event_wake);
     moved_wake(e);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Metadata (installed by _rt_time.c).                                     */
+
+void rt_jack_property_change(jack_uuid_t subject, const char *key, jack_property_change_t change,
+                             void *arg)
+{
+    rt_event ev;
+    ev.kind = RT_EV_PROPERTY_CHANGE;
+    ev.value = (int32_t)change;
+    copy_name(ev.a, key);  /* NULL (all properties of the subject): "" */
+    /* The subject in decimal, as jack_uuid_unparse() writes it. */
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + subject % 10);
+        subject /= 10;
+    } while (subject != 0);
+    for (int i = 0; i < n; i++)
+        ev.b[i] = digits[n - 1 - i];
+    ev.b[n] = '\0';
+    push_event(arg, &ev);
+}

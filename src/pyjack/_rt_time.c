@@ -17,7 +17,10 @@ rt_time *rt_time_create(jack_client_t *client, rt_engine *engine)
 
 int rt_time_attach(rt_time *t)
 {
-    return jack_set_latency_callback(t->client, rt_time_jack_latency, t) ? -1 : 0;
+    int rc = jack_set_latency_callback(t->client, rt_time_jack_latency, t);
+    /* Property changes are events of the engine (_rt_jack.c). */
+    rc |= jack_set_property_change_callback(t->client, rt_jack_property_change, t->engine);
+    return rc ? -1 : 0;
 }
 
 void rt_time_destroy(rt_time *t)

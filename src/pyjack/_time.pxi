@@ -700,6 +700,21 @@ cdef bytes _key(object key):
     return _encode(key, "key")
 
 
+PROPERTY_CREATED = 0
+PROPERTY_CHANGED = 1
+PROPERTY_DELETED = 2
+
+
+def _time_set_property_change_callback(Client self, callback):
+    """Call callback(subject, key, change) after a metadata property changed
+    anywhere on the server (None removes it). subject: the UUID as a string;
+    key: the key, "" when all properties of the subject went; change:
+    PROPERTY_CREATED, PROPERTY_CHANGED or PROPERTY_DELETED. Called on the
+    client's event thread, never on JACK's."""
+    self._check()
+    self._events.set_callback(self, RT_EV_PROPERTY_CHANGE, callback)
+
+
 def _time_set_property(Client self, subject, key, value, type=""):
     """Set a metadata property of a subject (a client or port UUID, or a
     port name): key and value are str, type a MIME type or URI ("" for
