@@ -1254,6 +1254,8 @@ cdef class Client:
     unset_port_alias = _time_unset_port_alias
     rename_port = _time_rename_port
 
+_name_time_methods(Client)
+
 # Transport states, with JACK's values.
 TransportStopped = JackTransportStopped
 TransportRolling = JackTransportRolling

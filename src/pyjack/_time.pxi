@@ -5,6 +5,8 @@
 # The functions below become Client methods (see the end of class Client);
 # none runs on JACK's threads.
 
+cimport cython
+
 import builtins as _builtins
 import math as _math
 
@@ -158,6 +160,24 @@ TimeStats = collections.namedtuple("TimeStats", [
 TimeStats.__doc__ = """Counters of a client's time callbacks: timebase callbacks run, sync
 requests seen, sync requests answered ready only because the timeout passed,
 latency callbacks run."""
+
+
+def _name_time_methods(cls):
+    """Give the functions bound as methods of cls (at the end of class
+    Client) the names and signatures of methods: help() and the API
+    reference show Client.change_tempo(self, ...), not the function's own."""
+    for name, value in list(cls.__dict__.items()):
+        if isinstance(value, property):
+            continue  # their getters carry no signature line
+        function = value
+        own = getattr(function, "__name__", "")
+        if not own.startswith("_time_"):
+            continue
+        function.__name__ = name
+        function.__qualname__ = f"{cls.__name__}.{name}"
+        doc = function.__doc__ or ""
+        if doc.startswith(own + "(Client self"):
+            function.__doc__ = f"{cls.__name__}.{name}(self" + doc[len(own + "(Client self"):]
 
 
 cdef int _time_open(Client self) except -1:
@@ -361,6 +381,7 @@ def _time_change_tempo(Client self, bpm, at_frame=None, *, beats_per_bar=None, b
     return segment
 
 
+@cython.embedsignature(False)  # a property: no signature line
 def _time_tempo_map(Client self):
     """The tempo map as a list of TempoSegment, first at frame 0; empty when
     this client is not the timebase master."""
@@ -457,6 +478,7 @@ def _time_sync_ready(Client self, request=None):
     rt_time_sync_ready(self._time, number)
 
 
+@cython.embedsignature(False)  # a property: no signature line
 def _time_time_stats(Client self):
     """A TimeStats of the time callbacks' counters."""
     self._need_engine()
@@ -560,12 +582,14 @@ def _time_recompute_total_latencies(Client self):
 
 # -- clock ---------------------------------------------------------------------------
 
+@cython.embedsignature(False)  # a property: no signature line
 def _time_last_frame_time(Client self):
     """The frame time at the start of the current (or latest) cycle."""
     self._check()
     return jack_last_frame_time(self._client)
 
 
+@cython.embedsignature(False)  # a property: no signature line
 def _time_frames_since_cycle_start(Client self):
     """Frames passed since the current cycle started (an estimate)."""
     self._check()
@@ -636,6 +660,7 @@ cdef str _take_string(char *s):
         jack_free(s)
 
 
+@cython.embedsignature(False)  # a property: no signature line
 def _time_client_uuid(Client self):
     """This client's UUID, as a string of digits."""
     self._check()
