@@ -167,9 +167,10 @@ def python_callback_workload(server, seconds, probe):
 
 
 def time_work(client, stop, errors):
-    """The timebase, sync and latency callbacks at work: a tempo map that keeps
-    changing, a transport that keeps being moved (each move a sync request,
-    answered in turn or by the timeout) and latencies recomputed."""
+    """The timebase, sync, latency and property-change callbacks at work: a
+    tempo map that keeps changing, a transport that keeps being moved (each
+    move a sync request, answered in turn or by the timeout), latencies
+    recomputed, a property changed."""
     try:
         client.set_timebase(120.0)
         client.set_slow_sync(True, timeout=0.05)
@@ -186,10 +187,13 @@ def time_work(client, stop, errors):
             else:
                 time.sleep(0.1)  # every third request runs into the timeout
             client.set_latency_range("in_0", pyjack.PLAYBACK, k % 100)
+            client.set_property("rtsafe:out_1", pyjack.METADATA_ORDER, str(k))  # an event
             k += 1
             time.sleep(0.02)
         client.set_slow_sync(False)
         client.release_timebase()
+        client.transport_stop()  # the session's server is shared: leave it as found
+        client.transport_locate(0)
     except Exception as exc:
         errors.append(repr(exc))
 

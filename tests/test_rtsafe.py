@@ -113,7 +113,7 @@ def test_probe_counts_a_process_callback_that_runs_python(rtprobe, jack_server, 
 def test_timebase_sync_and_latency_callbacks_make_no_forbidden_call(rtprobe, jack_server, report):
     # Streaming as above, with the time callbacks of _rt_time_jack.c running:
     # a tempo map changing, transport moves answered by slow-sync (in time or
-    # by its timeout), latencies stated and recomputed.
+    # by its timeout), latencies stated and recomputed, a property changing.
     result = run_workload(rtprobe, jack_server.name, "pyjack-time", 3)
     inside, jack_threads = forbidden_calls(result)
     report("timebase, sync and latency callbacks, 3 s", {

@@ -53,7 +53,10 @@ def client(make_client):
         except pyjack.Error:
             pass
         c.set_slow_sync(False)
-        c.transport_stop()
+        c.transport_stop()  # the session's server is shared: leave it as found
+        c.transport_locate(0)
+        wait_for(lambda: c.transport_position().state == pyjack.TransportStopped
+                 and c.transport_position().frame == 0, what="transport reset")
 
 
 # -- the reference BBT: written from the documented formula, not from pyjack's code --
@@ -538,7 +541,11 @@ def test_rename_port_shows_in_jack_lsp(client, jack_server):
 @pytest.mark.needs("late_client_xruns")
 def test_xrun_delay_reaches_stats_and_the_callback(client, jack_server):
     delays = []
-    client.set_xrun_callback(delays.append)
+
+    def on_xrun(delay_usecs):
+        delays.append(delay_usecs)
+
+    client.set_xrun_callback(on_xrun)
     # A client that sleeps in its process callback makes the server report xruns.
     # (jackd's dummy driver measures no delay: 0 there; ALSA does.)
     script = (

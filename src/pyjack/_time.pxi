@@ -631,19 +631,18 @@ def get_time():
 
 
 cdef object _xrun_caller(object callback):
-    """The xrun event carries the delay: hand it on if the callback takes an
-    argument, else call it with none (as the original API did)."""
+    """The xrun event carries the delay: hand it on if the callback is a
+    Python function or method that takes an argument, else call it with none
+    (as the original API did). Read from the code object: inspect.signature()
+    would cost more than a callback setter should, and fails on builtins."""
     if callback is None or not callable(callback):
         return callback   # set_callback() reports what is wrong
-    import inspect
-    try:
-        inspect.signature(callback).bind(0)
-        takes_delay = True
-    except TypeError:
-        takes_delay = False
-    except ValueError:   # no signature (a builtin): call it as before
-        takes_delay = False
-    if takes_delay:
+    code = getattr(callback, "__code__", None)
+    bound = 0
+    if code is None and hasattr(callback, "__func__"):
+        code = getattr(callback.__func__, "__code__", None)
+        bound = 1
+    if code is not None and (code.co_argcount - bound >= 1 or code.co_flags & 0x04):  # *args
         return callback
     return lambda delay_usecs: callback()
 
