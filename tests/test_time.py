@@ -388,17 +388,26 @@ def test_own_ports_state_the_latency_their_rings_add(client, jack_server):
     period = client.blocksize
     held = client.depth - client.depth % period
     wait_for(lambda: client.stats.lost_in > 0, what="a full input ring")
-    client.recompute_total_latencies()
     # JACK gives the near side (from the connections); pyjack adds the rings.
-    capture = client.get_latency_range("time:in", pyjack.CAPTURE)
-    playback = client.get_latency_range("time:out", pyjack.PLAYBACK)
-    assert capture[1] > 0 and playback[1] > 0
+    # PipeWire shows new links a moment late: ask again until both sides agree.
+    def settled():
+        polls.append(1)
+        if len(polls) % 25 == 0:  # not every poll: each one starts the computation over
+            client.recompute_total_latencies()
+        capture = client.get_latency_range("time:in", pyjack.CAPTURE)
+        playback = client.get_latency_range("time:out", pyjack.PLAYBACK)
+        near[:] = [capture, playback]
+        return (capture[1] > 0 and playback[1] > 0
+                and client.get_latency_range("time:out", pyjack.CAPTURE)
+                == (capture[0] + held, capture[1] + held)
+                and client.get_latency_range("time:in", pyjack.PLAYBACK)
+                == (playback[0] + held, playback[1] + held))
+
+    near, polls = [], []
+    wait_for(settled, what="the rings' latency on both sides")
+    capture, playback = near
     expected_out = (capture[0] + held, capture[1] + held)
     expected_in = (playback[0] + held, playback[1] + held)
-    wait_for(lambda: client.get_latency_range("time:out", pyjack.CAPTURE) == expected_out,
-             what=f"time:out capture latency {expected_out}")
-    wait_for(lambda: client.get_latency_range("time:in", pyjack.PLAYBACK) == expected_in,
-             what=f"time:in playback latency {expected_in}")
     assert lsp_latencies(jack_server.name, "time:out")["capture"] == expected_out
     assert lsp_latencies(jack_server.name, "time:in")["playback"] == expected_in
     # Reading the input empties the ring: the latency falls to what is left.
