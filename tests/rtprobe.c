@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <jack/jack.h>
+#include <jack/metadata.h>
 #include <jack/transport.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -323,6 +324,15 @@ static void w_latency(jack_latency_callback_mode_t mode, void *a)
     leave();
 }
 
+static void w_property_change(jack_uuid_t subject, const char *key, jack_property_change_t change,
+                              void *a)
+{
+    wrapped *w = a;
+    enter(ROLE_NOTIFY);
+    FN(JackPropertyChangeCallback)(subject, key, change, w->arg);
+    leave();
+}
+
 static void w_info_shutdown(jack_status_t code, const char *reason, void *a)
 {
     wrapped *w = a;
@@ -360,6 +370,7 @@ SETTER(int, jack_set_port_registration_callback, JackPortRegistrationCallback, w
 SETTER(int, jack_set_port_connect_callback, JackPortConnectCallback, w_port_connect)
 SETTER(int, jack_set_port_rename_callback, JackPortRenameCallback, w_port_rename)
 SETTER(int, jack_set_latency_callback, JackLatencyCallback, w_latency)
+SETTER(int, jack_set_property_change_callback, JackPropertyChangeCallback, w_property_change)
 
 int jack_set_timebase_callback(jack_client_t *c, int conditional, JackTimebaseCallback fn, void *arg)
 {

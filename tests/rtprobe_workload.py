@@ -7,6 +7,8 @@ client keeps changing the graph (ports registered, connected, disconnected,
 unregistered), so both the process and the notification callbacks run.
 MODE "pyjack-midi": MIDI out of one pyjack client into another (see
 midi_workload()).
+MODE "pyjack-time": the same with the timebase, sync and latency callbacks
+at work (see time_work()).
 MODE "python-callback": a client whose process callback is a Python
 function called through ctypes, as bindings that run Python on JACK's
 thread do; the probe must see it allocate and lock.
@@ -48,6 +50,7 @@ def parse_report(probe):
 
 
 def pyjack_workload(server, seconds, probe, server_events=False, switch_freewheel=False):
+def pyjack_workload(server, seconds, probe, server_events=False, extra=None):
     env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
     if server.startswith("/"):
         env["PIPEWIRE_REMOTE"] = server  # PipeWire's libjack ignores JACK_DEFAULT_SERVER
@@ -126,15 +129,17 @@ def pyjack_workload(server, seconds, probe, server_events=False, switch_freewhee
             errors.append(repr(exc))
 
     workers = [threading.Thread(target=stream), threading.Thread(target=churn_graph)]
+    if extra is not None:  # more work on the client, in a thread of its own
+        workers.append(threading.Thread(target=extra, args=(client, stop, errors)))
     for w in workers:
         w.start()
     python_threads = [threading.get_native_id()] + [w.native_id for w in workers]
     time.sleep(1.0)  # warm-up: first cycles, first notifications, lazy lookups
-    before = client.stats
+    before, time_before = client.stats, client.time_stats
     probe.rtprobe_arm(1)
     time.sleep(seconds)
     probe.rtprobe_arm(0)
-    after = client.stats
+    after, time_after = client.stats, client.time_stats
     stop.set()
     for w in workers:
         w.join(10)
@@ -143,7 +148,8 @@ def pyjack_workload(server, seconds, probe, server_events=False, switch_freewhee
     return {"errors": errors, "python_threads": python_threads, "slowest_graph_call": slowest,
             "freewheel_switches": switches[0],
             "cycles": after.cycles - before.cycles,
-            "lost_in": after.lost_in - before.lost_in, "lost_out": after.lost_out - before.lost_out}
+            "lost_in": after.lost_in - before.lost_in, "lost_out": after.lost_out - before.lost_out,
+            "time": {k: getattr(time_after, k) - getattr(time_before, k) for k in time_after._fields}}
 
 
 def python_callback_workload(server, seconds, probe):
@@ -257,6 +263,36 @@ def midi_workload(server, seconds, probe):
             "midi_dropped": (after_rx.midi_dropped_in - before_rx.midi_dropped_in
                              + after_tx.midi_dropped_out - before_tx.midi_dropped_out),
             "received": received[0], "lost_in": 0, "lost_out": 0}
+def time_work(client, stop, errors):
+    """The timebase, sync, latency and property-change callbacks at work: a
+    tempo map that keeps changing, a transport that keeps being moved (each
+    move a sync request, answered in turn or by the timeout), latencies
+    recomputed, a property changed."""
+    try:
+        client.set_timebase(120.0)
+        client.set_slow_sync(True, timeout=0.05)
+        client.set_latency_range("out_0", pyjack.CAPTURE, 64, 128)
+        client.transport_start()
+        k = 0
+        while not stop.is_set():
+            client.change_tempo(100.0 + k % 50, at_frame=client.transport_position().frame + 4800,
+                                beats_per_bar=3 + k % 2)
+            client.transport_locate(48000 * (k % 10))
+            request = client.wait_sync(timeout=0.2)
+            if request is not None and k % 3:
+                client.sync_ready(request)
+            else:
+                time.sleep(0.1)  # every third request runs into the timeout
+            client.set_latency_range("in_0", pyjack.PLAYBACK, k % 100)
+            client.set_property("rtsafe:out_1", pyjack.METADATA_ORDER, str(k))  # an event
+            k += 1
+            time.sleep(0.02)
+        client.set_slow_sync(False)
+        client.release_timebase()
+        client.transport_stop()  # the session's server is shared: leave it as found
+        client.transport_locate(0)
+    except Exception as exc:
+        errors.append(repr(exc))
 
 
 def main():
@@ -269,6 +305,8 @@ def main():
         result = pyjack_workload(server, seconds, probe, server_events=True)
     elif mode == "pyjack-set-freewheel":
         result = pyjack_workload(server, seconds, probe, switch_freewheel=True)
+    elif mode == "pyjack-time":
+        result = pyjack_workload(server, seconds, probe, extra=time_work)
     elif mode == "python-callback":
         result = python_callback_workload(server, seconds, probe)
     elif mode == "pyjack-midi":

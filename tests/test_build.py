@@ -85,3 +85,39 @@ def test_missing_jack_headers_stop_the_build_with_one_clear_sentence(tmp_path):
     for needed in ("libjack-jackd2-dev", "jack-audio-connection-kit-devel",
                    "pipewire-jack-audio-connection-kit-devel"):
         assert needed in message, message
+
+
+def test_stubs_parse_and_match_the_client_and_the_package():
+    # The .pyi stubs are what type checkers and editors read: each must parse,
+    # the Client stub must name exactly the public methods and properties of
+    # the compiled class, and every name pyjack exports must be stubbed.
+    import ast
+
+    import pyjack
+
+    stubs = {}
+    for path in sorted((ROOT / "src" / "pyjack").glob("*.pyi")):
+        stubs[path.name] = ast.parse(path.read_text(), filename=str(path))
+    core = stubs["_core.pyi"]
+    client = next(node for node in core.body if isinstance(node, ast.ClassDef) and node.name == "Client")
+    stubbed = {node.name for node in client.body if isinstance(node, ast.FunctionDef)}
+    stubbed |= {node.target.id for node in client.body
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+    stubbed = {name for name in stubbed if not name.startswith("_")}
+    public = {name for name in dir(pyjack.Client) if not name.startswith("_")}
+    assert public - stubbed == set(), "Client members missing from _core.pyi"
+    assert stubbed - public == set(), "_core.pyi names Client members that do not exist"
+
+    # Names the compiled module exports need its stub; pure-Python modules
+    # carry their own annotations where they have no stub.
+    declared = set()
+    for node in core.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            declared.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            declared.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            declared.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    compiled = [name for name in pyjack.__all__ if hasattr(pyjack._core, name)]
+    assert [name for name in compiled if name not in declared] == [], \
+        "names of the compiled module that _core.pyi does not declare"

@@ -147,4 +147,18 @@ def test_set_freewheel_switches_make_no_forbidden_call_in_our_callbacks(rtprobe,
     assert result["freewheel_switches"] >= 4
     assert result["lost_in"] == 0 and result["lost_out"] == 0
     assert callbacks_by_role(result, "process") >= 100
+@pytest.mark.needs("lock_free_port_lookup")
+def test_timebase_sync_and_latency_callbacks_make_no_forbidden_call(rtprobe, jack_server, report):
+    # Streaming as above, with the time callbacks of _rt_time_jack.c running:
+    # a tempo map changing, transport moves answered by slow-sync (in time or
+    # by its timeout), latencies stated and recomputed, a property changing.
+    result = run_workload(rtprobe, jack_server.name, "pyjack-time", 3)
+    inside, jack_threads = forbidden_calls(result)
+    report("timebase, sync and latency callbacks, 3 s", {
+        **result["time"], "calls_in_callbacks": len(inside), "jack_own_calls": jack_threads})
+    # Each kind of callback really ran while the probe was armed.
+    assert result["time"]["timebase_calls"] >= 50
+    assert result["time"]["sync_requests"] >= 5
+    assert result["time"]["sync_timeouts"] >= 1
+    assert result["time"]["latency_calls"] >= 5
     assert inside == []

@@ -9,7 +9,7 @@ function is also a method of ``pyjack.Client``.
 from __future__ import annotations
 
 from . import _state
-from ._core import Client, NotConnectedError, UsageError
+from ._core import _EVENT_KEYS, Client, NotConnectedError, UsageError
 from ._core import get_version, get_version_string  # noqa: F401  (need no client)
 
 __all__ = [
@@ -28,9 +28,8 @@ __all__ = [
     "set_thread_init_callback", "get_client",
 ]
 
-_NO_EVENTS = {key: 0 for key in (
-    "graph_ordering", "port_registration", "xrun", "shutdown", "hangup", "buffer_size",
-    "sample_rate", "freewheel", "client_registration", "port_connect", "port_rename")}
+# The keys of Client.check_events(), all 0.
+_NO_EVENTS = {key: 0 for key, _ in _EVENT_KEYS}
 
 
 def _default() -> Client:

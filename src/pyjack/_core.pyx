@@ -53,7 +53,9 @@ Stats = collections.namedtuple("Stats", [
     "freewheel", "mlocked", "mlock_error",
     # MIDI (_midi.pxi)
     "midi_in", "midi_out", "midi_dropped_in", "midi_dropped_out", "midi_late",
-    "midi_late_frames"], module="pyjack")
+    "midi_late_frames",
+    # xrun details
+    "xrun_delay_usecs", "xrun_delay_max_usecs"], module="pyjack")
 Stats.__doc__ = """Counters of a client's engine since it was opened.
 
 cycles: process cycles run while active. frames_in / frames_out: frames moved
@@ -72,6 +74,10 @@ the MIDI output ports. midi_dropped_in: input events dropped because a port's
 record ring was full. midi_dropped_out: output events no JACK buffer of the
 port could take. midi_late: output events written after their time (at offset
 0); midi_late_frames: how late, summed, in frames.
+xrun_delay_usecs, xrun_delay_max_usecs: how late the latest xrun's cycle was,
+and the largest of all, in microseconds, as JACK measured it
+(jack_get_xrun_delayed_usecs(); 0 before any xrun and where the server does
+not measure it).
 """
 
 # What a return code given to Client._fail() is.
@@ -216,6 +222,7 @@ cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
 include "_midi.pxi"
 cdef class Client(_MidiClient)  # declared here for _events.pxi, defined below
 include "_events.pxi"
+include "_time.pxi"  # time and names: Client methods, bound at the end of the class
 
 
 cdef class Client(_MidiClient):
@@ -268,6 +275,9 @@ cdef class Client(_MidiClient):
     cdef bint _exact_name
     cdef _Events _events      # check_events() and the callbacks' dispatcher
     cdef object __weakref__
+    # Time and names (_time.pxi): the time engine and what Python keeps of it.
+    cdef rt_time *_time
+    cdef dict _time_state
 
     def __cinit__(self, name, processing=True, *, server=None, depth=DEFAULT_DEPTH,
                   use_exact_name=False, midi_depth=DEFAULT_MIDI_DEPTH):
@@ -332,6 +342,7 @@ cdef class Client(_MidiClient):
         self.name = jack_get_client_name(self._client).decode()
         self._events.open(self._engine, self)
         self._midi_open(self._engine)
+        _time_open(self)
         return 0
 
     def __dealloc__(self):
@@ -340,6 +351,8 @@ cdef class Client(_MidiClient):
                 rt_destroy(self._engine)
             self._engine = NULL
             self._client = NULL
+        rt_time_destroy(self._time)  # after the client is closed: no callback runs
+        self._time = NULL
 
     def __enter__(self):
         return self
@@ -526,7 +539,7 @@ cdef class Client(_MidiClient):
         return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
                      s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
                      bool(s.freewheel), bool(s.mlocked) and midi[6], why.decode(errors="replace"),
-                     *midi[:6])
+                     *midi[:6], s.xrun_delay_usecs, s.xrun_delay_max_usecs)
 
     # -- ports ------------------------------------------------------------
 
@@ -575,6 +588,7 @@ cdef class Client(_MidiClient):
         self._check()  # closed meanwhile: the port went with the client
         full = full_name.decode()
         self._ports[full] = <size_t>port
+        _time_ports_changed(self)
         return full
 
     cdef str _own_port_name(self, name):
@@ -596,6 +610,7 @@ cdef class Client(_MidiClient):
             return
         cdef jack_port_t *port = <jack_port_t *><size_t>self._ports[full]
         cdef int rc
+        _time_forget_port(self, full)
         with nogil:
             rc = rt_unregister_port(self._engine, port)
         if rc != RT_OK:
@@ -1177,9 +1192,11 @@ cdef class Client(_MidiClient):
         self._events.set_callback(self, RT_EV_GRAPH_ORDER, callback)
 
     def set_xrun_callback(self, callback):
-        """Call callback() after each xrun the server reports (None removes it)."""
+        """Call callback() after each xrun the server reports (None removes it);
+        callback(delay_usecs) if it takes an argument: how late the cycle was,
+        in microseconds (see Stats.xrun_delay_usecs)."""
         self._check()
-        self._events.set_callback(self, RT_EV_XRUN, callback)
+        self._events.set_callback(self, RT_EV_XRUN, _xrun_caller(callback))
 
     def set_port_registration_callback(self, callback):
         """Call callback(port_name, registered) when any port appears or goes (None removes it)."""
@@ -1246,6 +1263,7 @@ cdef class Client(_MidiClient):
 
     cdef bint _has_audio_port(self, str full):
         return full in self._ports
+
     # -- freewheel (offline rendering) ----------------------------------------
 
     def set_freewheel(self, on, *, timeout=10.0):
@@ -1336,6 +1354,39 @@ cdef class Client(_MidiClient):
         if rc != RT_OK:
             self._fail(rc, f"{'arm' if on else 'disarm'} freewheel waits of client {self.name!r}")
 
+    # -- time and names: the functions of _time.pxi, bound as methods -------------
+    transport_position = _time_transport_position
+    transport_reposition = _time_transport_reposition
+    set_timebase = _time_set_timebase
+    change_tempo = _time_change_tempo
+    tempo_map = property(_time_tempo_map)
+    bbt_of = _time_bbt_of
+    release_timebase = _time_release_timebase
+    set_slow_sync = _time_set_slow_sync
+    wait_sync = _time_wait_sync
+    sync_ready = _time_sync_ready
+    time_stats = property(_time_time_stats)
+    get_latency_range = _time_get_latency_range
+    set_latency_range = _time_set_latency_range
+    recompute_total_latencies = _time_recompute_total_latencies
+    last_frame_time = property(_time_last_frame_time)
+    frames_since_cycle_start = property(_time_frames_since_cycle_start)
+    frames_to_time = _time_frames_to_time
+    time_to_frames = _time_time_to_frames
+    cycle_times = _time_cycle_times
+    client_uuid = property(_time_client_uuid)
+    port_uuid = _time_port_uuid
+    get_uuid_for_client_name = _time_get_uuid_for_client_name
+    get_client_name_by_uuid = _time_get_client_name_by_uuid
+    set_property = _time_set_property
+    get_property = _time_get_property
+    remove_property = _time_remove_property
+    set_property_change_callback = _time_set_property_change_callback
+    set_port_alias = _time_set_port_alias
+    unset_port_alias = _time_unset_port_alias
+    rename_port = _time_rename_port
+
+_name_time_methods(Client)
 
 # Transport states, with JACK's values.
 TransportStopped = JackTransportStopped

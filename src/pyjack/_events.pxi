@@ -88,6 +88,10 @@ cdef class _Events:
                 events.append((ev.kind, (a, b)))
             elif ev.kind == RT_EV_FREEWHEEL:
                 events.append((ev.kind, (bool(ev.value),)))
+            elif ev.kind == RT_EV_PROPERTY_CHANGE:  # (subject UUID, key, change)
+                events.append((ev.kind, (b, a, ev.value)))
+            elif ev.kind == RT_EV_XRUN:  # the delay; see _xrun_caller()
+                events.append((ev.kind, (ev.value,)))
             else:
                 events.append((ev.kind, ()))
         # Buffer size, sample rate and shutdown come only as counts: the
@@ -196,6 +200,7 @@ _EVENT_KEYS = (
     ("client_registration", RT_EV_CLIENT_REGISTRATION),
     ("port_connect", RT_EV_PORT_CONNECT),
     ("port_rename", RT_EV_PORT_RENAME),
+    ("property_change", RT_EV_PROPERTY_CHANGE),
 )
 
 

@@ -47,6 +47,17 @@ FEATURES = {
     "private_jackd": "this process's libjack can reach a private jackd that pyjack starts",
     "freewheel_lossless": "in freewheel (set_freewheel()) the client's graph runs back to back, "
                           "and the switch there and back loses no frame",
+    # Time and names.
+    "timebase_exact": "the bar, beat and tick a timebase master writes reach other clients "
+                      "unchanged, with the frame it computed them for",
+    "timebase_conditional": "a conditional set_timebase() is refused while another client is "
+                            "the timebase master",
+    "slow_sync": "the transport waits in Starting until every slow-sync client is ready (or "
+                 "the server's sync timeout passes)",
+    "cycle_times": "cycle_times() (jack_get_cycle_times()) answers outside the process thread",
+    "port_rename": "rename_port() renames the port for every client",
+    "late_client_xruns": "a client that overruns its cycle makes the server report an xrun to "
+                         "the other clients",
 }
 
 
@@ -160,9 +171,14 @@ def features_of(implementation: str, version: str, backend: str | None,
     0.3.65 ignores transport_locate() (1.4.2 follows it); a MIDI sysex
     arrives split into events of at most 7 bytes, and long ones are lost or
     crash its libjack; a client that asks for freewheel gets no cycles at
-    all until it leaves. A netjack2 slave keeps the master's period: it
-    refuses set_buffer_size(); at a freewheel switch its graph misses a
-    period (jack_thru's output).
+    all until it leaves; a timebase master's BBT goes through PipeWire's own
+    beat count (ticks_per_beat forced to 1920) and reaches others changed; a
+    conditional set_timebase() is granted over another master; the transport
+    rolls without waiting for slow-sync clients; jack_get_cycle_times() fails
+    outside the process thread; jack_port_rename() does not show in other
+    clients; a client late in its cycle causes no xrun report to the others.
+    A netjack2 slave keeps the master's period: it refuses set_buffer_size();
+    at a freewheel switch its graph misses a period (jack_thru's output).
     """
     if implementation == "PipeWire":
         return {
@@ -188,6 +204,12 @@ def features_of(implementation: str, version: str, backend: str | None,
             "physical_ports": physical,
             "private_jackd": False,
             "freewheel_lossless": False,
+            "timebase_exact": False,
+            "timebase_conditional": False,
+            "slow_sync": False,
+            "cycle_times": False,
+            "port_rename": False,
+            "late_client_xruns": False,
         }
     net = backend == "net"
     return {
@@ -213,6 +235,12 @@ def features_of(implementation: str, version: str, backend: str | None,
         "physical_ports": physical,
         "private_jackd": True,
         "freewheel_lossless": not net,
+        "timebase_exact": True,
+        "timebase_conditional": True,
+        "slow_sync": True,
+        "cycle_times": True,
+        "port_rename": True,
+        "late_client_xruns": True,
     }
 
 

@@ -779,6 +779,8 @@ void rt_get_stats(rt_engine *e, rt_stats *s)
     s->shutdown = atomic_load(&e->dead);
     s->freewheel = atomic_load(&e->freewheel);
     s->mlocked = atomic_load(&e->unlocked_rings) == 0;
+    s->xrun_delay_usecs = atomic_load(&e->xrun_delay_usecs);
+    s->xrun_delay_max_usecs = atomic_load(&e->xrun_delay_max_usecs);
 }
 
 int rt_mlock_error(rt_engine *e, char *buf, size_t size)

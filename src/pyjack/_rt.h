@@ -42,7 +42,8 @@
 #define RT_EV_CLIENT_REGISTRATION 7
 #define RT_EV_PORT_CONNECT 8
 #define RT_EV_PORT_RENAME 9
-#define RT_EV_KINDS 10
+#define RT_EV_PROPERTY_CHANGE 10  /* a: key, b: subject UUID in decimal, value: change */
+#define RT_EV_KINDS 11
 
 typedef struct rt_event {
     uint32_t kind;
@@ -75,6 +76,8 @@ typedef struct rt_stats {
     int shutdown;           /* the server has gone away */
     int freewheel;
     int mlocked;            /* every ring is locked in memory */
+    uint32_t xrun_delay_usecs;     /* delay of the latest xrun, microseconds */
+    uint32_t xrun_delay_max_usecs; /* the largest such delay */
 } rt_stats;
 
 /* One process() call, carried across the slices of rt_exchange(). Zero it,

@@ -29,6 +29,7 @@ cdef extern from "_rt.h" nogil:
     int RT_EV_CLIENT_REGISTRATION
     int RT_EV_PORT_CONNECT
     int RT_EV_PORT_RENAME
+    int RT_EV_PROPERTY_CHANGE
     enum: RT_EV_KINDS
 
     ctypedef struct rt_event:
@@ -57,6 +58,8 @@ cdef extern from "_rt.h" nogil:
         int shutdown
         int freewheel
         int mlocked
+        uint32_t xrun_delay_usecs
+        uint32_t xrun_delay_max_usecs
 
     ctypedef struct rt_request:
         uint32_t nframes

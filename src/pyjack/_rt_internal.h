@@ -7,6 +7,8 @@
 #include "_rt.h"
 #include "_ring.h"
 
+#include <jack/metadata.h>
+
 #include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -137,6 +139,10 @@ struct rt_engine {
     pthread_t fw_thread;
     int fw_thread_started;   /* Python threads, under fw_lock */
     pthread_mutex_t fw_lock;  /* Python threads only */
+    /* Xrun details: the latest and the largest delay JACK reported, in
+     * microseconds (set by the xrun callback). */
+    atomic_uint xrun_delay_usecs;
+    atomic_uint xrun_delay_max_usecs;
 };
 
 /* ---- shared helpers ---- */
@@ -197,6 +203,9 @@ void rt_jack_freewheel(int starting, void *arg);
 int rt_jack_buffer_size(jack_nframes_t n, void *arg);
 int rt_jack_sample_rate(jack_nframes_t n, void *arg);
 void rt_jack_shutdown(jack_status_t code, const char *reason, void *arg);
+/* Installed by the time engine (_rt_time.c), arg: the engine. */
+void rt_jack_property_change(jack_uuid_t subject, const char *key, jack_property_change_t change,
+                             void *arg);
 
 /* MIDI: ring memory as the audio rings get it (_rt.c), and the process
  * thread's MIDI part (_midi_jack.c). */

@@ -36,6 +36,7 @@
 #define _GNU_SOURCE
 #include "_rt_internal.h"
 
+#include <jack/statistics.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------- */
@@ -240,8 +241,16 @@ static void push_simple(rt_engine *e, uint32_t kind, int32_t value)
 int rt_jack_xrun(void *arg)
 {
     rt_engine *e = arg;
+    /* How late the cycle was, as JACK measured it (a field of its shared
+     * engine state: no request). */
+    float delay = jack_get_xrun_delayed_usecs(e->client);
+    unsigned usecs = delay > 0 ? (delay < 2e9f ? (unsigned)(delay + 0.5f) : 2000000000u) : 0;
+    atomic_store(&e->xrun_delay_usecs, usecs);
+    unsigned max = atomic_load(&e->xrun_delay_max_usecs);
+    if (usecs > max)
+        atomic_store(&e->xrun_delay_max_usecs, usecs);  /* one writer: this thread */
     atomic_fetch_add(&e->xruns, 1);
-    push_simple(e, RT_EV_XRUN, 0);
+    push_simple(e, RT_EV_XRUN, (int32_t)usecs);
     return 0;
 }
 
@@ -339,4 +348,27 @@ void rt_jack_shutdown(jack_status_t code, const char *reason, void *arg)
     sem_post(&e->wake);
     sem_post(&e->event_wake);
     moved_wake(e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Metadata (installed by _rt_time.c).                                     */
+
+void rt_jack_property_change(jack_uuid_t subject, const char *key, jack_property_change_t change,
+                             void *arg)
+{
+    rt_event ev;
+    ev.kind = RT_EV_PROPERTY_CHANGE;
+    ev.value = (int32_t)change;
+    copy_name(ev.a, key);  /* NULL (all properties of the subject): "" */
+    /* The subject in decimal, as jack_uuid_unparse() writes it. */
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + subject % 10);
+        subject /= 10;
+    } while (subject != 0);
+    for (int i = 0; i < n; i++)
+        ev.b[i] = digits[n - 1 - i];
+    ev.b[n] = '\0';
+    push_event(arg, &ev);
 }
