@@ -49,8 +49,8 @@ def parse_report(probe):
     return threads, counts
 
 
-def pyjack_workload(server, seconds, probe, server_events=False, switch_freewheel=False):
-def pyjack_workload(server, seconds, probe, server_events=False, extra=None):
+def pyjack_workload(server, seconds, probe, server_events=False, switch_freewheel=False,
+                    extra=None):
     env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_START_SERVER="1")
     if server.startswith("/"):
         env["PIPEWIRE_REMOTE"] = server  # PipeWire's libjack ignores JACK_DEFAULT_SERVER
@@ -263,6 +263,8 @@ def midi_workload(server, seconds, probe):
             "midi_dropped": (after_rx.midi_dropped_in - before_rx.midi_dropped_in
                              + after_tx.midi_dropped_out - before_tx.midi_dropped_out),
             "received": received[0], "lost_in": 0, "lost_out": 0}
+
+
 def time_work(client, stop, errors):
     """The timebase, sync, latency and property-change callbacks at work: a
     tempo map that keeps changing, a transport that keeps being moved (each
