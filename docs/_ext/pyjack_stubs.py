@@ -16,8 +16,8 @@ sphinx-autodoc-typehints reads .pyi files, so this extension does:
   as attributes) get a ``:type:`` line from the stub.
 
 Names in the stubs are written as the reference can resolve them: numpy's
-aliases np/npt are spelt out, and type aliases of a stub (Ports, Audio) are
-expanded to what they stand for.
+aliases np/npt are spelt out, and the stubs' type aliases (Ports, Audio) are
+expanded to what they stand for, in whichever stub uses them.
 """
 
 from __future__ import annotations
@@ -121,10 +121,15 @@ def _add(table, name, stub, source):
 
 def load(stub_dir: pathlib.Path):
     """{qualified name without the package: Stub} from every .pyi in stub_dir."""
+    trees = {path.name: ast.parse(path.read_text(), str(path))
+             for path in sorted(stub_dir.glob("*.pyi"))}
+    # A stub may import another's aliases (_render.pyi: Audio, Ports from _play.pyi).
+    aliases = {}
+    for tree in trees.values():
+        aliases.update(_aliases(tree))
     table = {}
-    for path in sorted(stub_dir.glob("*.pyi")):
-        tree = ast.parse(path.read_text(), str(path))
-        _walk(tree.body, "", _aliases(tree), table, path.name)
+    for name, tree in trees.items():
+        _walk(tree.body, "", aliases, table, name)
     return table
 
 
