@@ -111,8 +111,8 @@ def time_diff(a: int, b: int) -> int:
 
 
 def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str,
-                  own: tuple = ()) -> list:
-    """Full names of the server's audio ports that spec names.
+                  own: tuple = (), type: str = "audio") -> list:
+    """Full names of the server's ports of a type ("audio" or "midi") that spec names.
 
     spec: None for the first `count` physical ports; else a port name or a
     regular expression, or a sequence of them. A string that is not a port's
@@ -136,7 +136,7 @@ def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str
     except TypeError:
         raise TypeError(f"the {what}s must be a port name or pattern (str) or a sequence of them, "
                         f"not {type(spec).__name__}") from None
-    candidates = list(dict.fromkeys(client.get_ports(None, "audio", flags) + list(own)))
+    candidates = list(dict.fromkeys(client.get_ports(None, type, flags) + list(own)))
     # PipeWire shows another client's new port a moment after it was
     # registered (a Stream's own other client, say): look again for a while.
     settle = time.monotonic() + (_PORTS_SETTLE if libjack_is_pipewire() else 0.0)
@@ -160,10 +160,10 @@ def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str
             if matches or time.monotonic() > settle:
                 break
             time.sleep(0.01)
-            candidates = list(dict.fromkeys(client.get_ports(None, "audio", flags) + list(own)))
+            candidates = list(dict.fromkeys(client.get_ports(None, type, flags) + list(own)))
         if not matches:
             listing = ", ".join(candidates) if candidates else "none"
-            raise ValueError(f"no {what} (a JACK audio {kind} port) matches {item!r}; "
+            raise ValueError(f"no {what} (a JACK {type} {kind} port) matches {item!r}; "
                              f"the server has: {listing}")
         found.extend(name for name in matches if name not in found)
     if not found:
