@@ -84,6 +84,18 @@ def test_playrec_plays_midi_into_a_synth_and_records_it_on_the_notes_frames(midi
     assert status.midi == tuple(events)
 
 
+def test_playrec_records_its_midi_at_the_frames_of_the_aligned_recording():
+    """The latency measured from the audio (a noise loopback) places the MIDI too."""
+    x = np.random.default_rng(3).uniform(-0.5, 0.5, (RATE, 1)).astype(np.float32)
+    events = [(0, NOTE_ON), (777, NOTE_OFF), (RATE - 1, bytes([0xB0, 7, 90]))]
+    y = pyjack.playrec(x, loopback=True, latency="measure", midi=events,
+                       midi_in="pyjack-out:midi_out", blocking=True)
+    status = pyjack.get_status()
+    assert status.ok and status.latency_source == "measured", status
+    assert np.array_equal(y, x)
+    assert status.midi == tuple(events)
+
+
 def test_play_sends_a_midi_file_with_the_audio(make_client, tmp_path):
     mido = pytest.importorskip("mido")
     song = mido.MidiFile(ticks_per_beat=480)
@@ -248,6 +260,7 @@ def test_bad_midi_is_refused_before_anything_starts(call, midi, error, words, si
 
 def test_bad_midi_ports_are_refused(midisine, sink):
     data = np.zeros((4800, 1), np.float32)
+    pyjack.rec(100, inputs=midisine[1], blocking=True)  # no MIDI: no MIDI port
     with pytest.raises(ValueError, match="give midi= too"):
         pyjack.play(data, outputs=sink, midi_out="midisine:midi_in")
     with pytest.raises(ValueError, match="no MIDI port to play to"):
