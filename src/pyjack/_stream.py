@@ -98,7 +98,8 @@ def connect(client: Client, source: str, destination: str) -> None:
     a port to other clients a moment after it was registered or its client
     activated."""
     if libjack_is_pipewire():
-        other = destination if source in client.outports else source
+        ours = client.outports + client.midi_outports
+        other = destination if source in ours else source
         deadline = time.monotonic() + _PORTS_SETTLE
         while other not in client.get_ports() and time.monotonic() < deadline:
             time.sleep(0.005)
