@@ -606,3 +606,9 @@ def midi_file_events(path, samplerate, *, start=0):
             continue
         events.append((start + round(seconds * samplerate), bytes(message.bytes())))
     return events
+
+
+def _check_midi_message(data, what):
+    """A MIDI message as bytes, checked as send_midi() checks it (for callers
+    that must refuse bad input before anything starts)."""
+    return _midi_bytes(data, what)

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from . import _state
+from . import _midi_audio, _state
 from ._core import Client, Error, IsInput, IsOutput, NotConnectedError, TimeoutError, UsageError
 from ._stream import (
     DEPTH,
@@ -70,6 +70,10 @@ class Status:
     realtime_factor: render() only: seconds of audio rendered per second of
         wall-clock time, from the switch to freewheel until the server has left
         it (both switches included; setting up ports and links is not).
+    midi: with midi_in= (rec, playrec, render): the MIDI events recorded, as
+        (frame, bytes) pairs in time order, frame the index into the returned
+        recording of the frame the event arrived with. Filled in when the call
+        ends; () otherwise.
 
     A status is true when nothing was lost or skipped and no error happened:
     then every frame of our clients is where its position says, to the
@@ -92,6 +96,7 @@ class Status:
     stopped: bool = False
     error: BaseException | None = None
     realtime_factor: float | None = None
+    midi: tuple = ()
 
     @property
     def ok(self) -> bool:
@@ -154,6 +159,9 @@ class _Call:
         self.stopped = False
         self.result: np.ndarray | None = None
         self.realtime_factor = None
+        self.midi_out = None     # _midi_audio.MidiOut: midi= being played
+        self.midi_in = None      # _midi_audio.MidiIn: midi_in= being recorded
+        self.midi = ()
 
     def should_stop(self) -> bool:
         return self.stop_event.is_set()
@@ -174,7 +182,7 @@ class _Call:
             lost_in = lost_out = skipped = xruns = 0
         return Status(self.kind, not self.done.is_set(), self.frames_played, self.frames_recorded,
                       lost_in, lost_out, skipped, xruns, self.latency, self.latency_source, self.start_time,
-                      self.stopped, self.error, self.realtime_factor)
+                      self.stopped, self.error, self.realtime_factor, self.midi)
 
     def taken(self):
         if self.result is None:
@@ -190,6 +198,11 @@ class _Call:
             self.stopped = isinstance(error, KeyboardInterrupt)
             raise
         finally:
+            if self.midi_in is not None:
+                try:
+                    self.midi = tuple(self.midi_in.finish(self.frames_recorded))
+                except Exception:
+                    pass  # the server went away: the audio's error tells
             for side in self.sides:
                 side.stop()
             try:
@@ -490,7 +503,7 @@ def _clear_peak(outputs, inputs, size: int, max_latency: int):
 # -- rec ------------------------------------------------------------------------
 
 def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype=None,
-        samplerate=None, blocking=False, progress=None):
+        samplerate=None, blocking=False, progress=None, midi_in=None):
     """Record from JACK ports into a float32 array (or a sound file).
 
     frames: how many frames; default: len(out). With file= and
@@ -509,6 +522,11 @@ def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype
         background (see wait(), stop(), get_status()).
     progress: show a progress bar (tqdm) for a blocking call; None shows one
         for calls of 2 s or more when tqdm is installed.
+    midi_in: record MIDI too, on a MIDI input port "pyjack-in:midi_in":
+        True leaves it for you to connect; or other clients' MIDI outputs to
+        connect to it (a port name or pattern, or a sequence of them). The
+        events, timed to the frame of the recording they arrived with, are in
+        get_status().midi when the call ends.
 
     Returns the array (filled in the background unless blocking), or None
     for a file. Recording starts with the first JACK cycle after the ports
@@ -536,6 +554,7 @@ def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype
         raise TypeError(f"file must be a path (str or os.PathLike), not {type(file).__name__}")
     if file is not None:
         _soundfile()
+    midi_in = _midi_audio.check_in(midi_in)
     call, engine = _begin("rec", blocking)
     sink = bar = None
     try:
@@ -550,6 +569,7 @@ def rec(frames=None, *, channels=None, inputs=None, out=None, file=None, subtype
         out = call.result
         bar = _Progress(progress, blocking, frames, rate, "rec")
         ins.set_channels(count)
+        _open_midi(call, None, ins, None, None, midi_in, frames, rate)
         call.sides = (ins,)
     except BaseException as error:
         _abandon(call, error, bar, sink)
@@ -562,9 +582,13 @@ def _rec(call, ins, frames, sources, sink, chunk, bar):
     ins.start()
     for source, port in zip(sources, ins.ports):
         connect(ins.client, source, port)
+    if call.midi_in is not None:
+        call.midi_in.connect()
     start = input_start(ins, ins.client.frame_time, call.should_stop)
     if start is None:
         return
+    if call.midi_in is not None:
+        call.midi_in.first = start
     call.start_time = ins.time_of(start)
     ins.mark()
     if not ins.skip_to(start, sink.scratch(chunk), call.should_stop):
@@ -579,7 +603,30 @@ def _rec(call, ins, frames, sources, sink, chunk, bar):
             return
         sink.commit(index, k)
         call.frames_recorded = index + k
+        if call.midi_in is not None:
+            call.midi_in.drain()
         bar.update(call.frames_recorded)
+
+
+def _open_midi(call, outs, ins, midi, midi_out, midi_in, frames, rate) -> None:
+    """Set up midi= / midi_out= on the output side and midi_in= on the input
+    side (None: a side the call does not use) of a call being set up, with
+    the clients inactive. Everything is checked before a port is touched."""
+    if midi is None and midi_out is not None:
+        raise ValueError("midi_out= names where midi= goes; give midi= too")
+    events = None if midi is None else _midi_audio.check_events(midi, frames, rate)
+    dests = [] if events is None else _midi_audio.resolve(outs.client, midi_out, False)
+    # Our own MIDI output may be recorded too (playrec's loopback of MIDI).
+    own = (f"{outs.client.name}:{_midi_audio.OUT_PORT}",) if events is not None else ()
+    sources = [] if midi_in is None else _midi_audio.resolve(ins.client, midi_in, True, own)
+    if outs is not None:
+        port = _midi_audio.set_port(outs, events is not None)
+        if events is not None:
+            call.midi_out = _midi_audio.MidiOut(outs.client, port, events, dests)
+    if ins is not None:
+        _midi_audio.set_port(ins, midi_in is not None)
+        if midi_in is not None:
+            call.midi_in = _midi_audio.MidiIn(ins, sources)
 
 
 # -- play -----------------------------------------------------------------------
@@ -601,7 +648,8 @@ def _open_source(data, rate: int, chunk: int, what: str):
     return _ArraySource(as_frames(data, None, what))
 
 
-def play(data, *, outputs=None, samplerate=None, blocking=False, progress=None):
+def play(data, *, outputs=None, samplerate=None, blocking=False, progress=None, midi=None,
+         midi_out=None):
     """Play a float32 array (or a sound file) through JACK ports.
 
     data: samples shaped (frames, channels), or (frames,) for one channel;
@@ -614,6 +662,14 @@ def play(data, *, outputs=None, samplerate=None, blocking=False, progress=None):
     blocking: wait until the last frame has left the port; else return at
         once and play in the background (see wait(), stop()).
     progress: as for rec().
+    midi: MIDI to play with the audio, sample for sample: a list of
+        (frame, message) pairs in time order, frame the index into data
+        (0 <= frame < its frames), message bytes (or a list of ints, or a
+        mido.Message); or a standard MIDI file's path (needs mido). It leaves
+        the MIDI output port "pyjack-out:midi_out" with the audio frame it
+        names.
+    midi_out: other clients' MIDI inputs to connect that port to (a port name
+        or pattern, or a sequence of them); None leaves it for you to connect.
 
     Never raises a sync error: output that ran dry shows in
     get_status().lost_out.
@@ -633,6 +689,7 @@ def play(data, *, outputs=None, samplerate=None, blocking=False, progress=None):
         _agree("play", ("data", source.channels), ("outputs", len(dests)))
         bar = _Progress(progress, blocking, source.frames, rate, "play")
         outs.set_channels(source.channels)
+        _open_midi(call, outs, None, midi, midi_out, None, source.frames, rate)
         call.sides = (outs,)
     except BaseException as error:
         _abandon(call, error, bar, source)
@@ -652,12 +709,16 @@ def _play(call, outs, source, dests, chunk, bar):
     outs.start()
     for port, dest in zip(outs.ports, dests):
         connect(outs.client, port, dest)
+    if call.midi_out is not None:
+        call.midi_out.connect()
     period = outs.client.blocksize
     index = 0
     while index < frames:
         if call.should_stop():
             return
         k = min(chunk, frames - index)
+        if call.midi_out is not None:
+            call.midi_out.send_until(index + k)  # before its audio, so none is late
         if not outs.exchange(source.block(index, k).T, call.should_stop):
             return
         index += k
@@ -686,7 +747,8 @@ def _play(call, outs, source, dests, chunk, bar):
 
 def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, out=None,
             file=None, subtype=None, latency=None, max_latency=None, align=True,
-            samplerate=None, blocking=False, progress=None):
+            samplerate=None, blocking=False, progress=None, midi=None, midi_out=None,
+            midi_in=None):
     """Play and record at once; return the recording aligned to the playback.
 
     data: what to play, as for play() (an array or a sound file's path).
@@ -707,6 +769,14 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
     align: return the recording from the frame that carries the first played
         frame (True), or from the moment the first frame was played (False).
     blocking, progress, samplerate: as for rec().
+    midi, midi_out: MIDI played with data, as for play().
+    midi_in: MIDI recorded with the audio, as for rec(): get_status().midi
+        has the events at their frames of the returned (aligned) recording.
+        Playing MIDI into a synth and recording its audio (midi=, midi_out=
+        the synth's MIDI input, inputs= its audio outputs) puts a note's
+        sound at the note's frame plus the synth's own latency; the
+        cross-correlation cannot find the latency of a silent data array:
+        give latency= (0 when nothing but the synth is in between).
 
     The round-trip latency in frames is get_status().latency: from the
     moment a played frame leaves our output port to the moment it arrives at
@@ -719,11 +789,13 @@ def playrec(data, *, channels=None, inputs=None, outputs=None, loopback=False, o
     (True, 0)
     """
     return _launch_playrec("playrec", data, channels, inputs, outputs, loopback, out, file,
-                           subtype, latency, max_latency, align, samplerate, blocking, progress)
+                           subtype, latency, max_latency, align, samplerate, blocking, progress,
+                           midi=midi, midi_out=midi_out, midi_in=midi_in)
 
 
 def _launch_playrec(kind, data, channels, inputs, outputs, loopback, out, file, subtype, latency,
-                    max_latency, align, samplerate, blocking, progress, wheel=None, blocksize=None):
+                    max_latency, align, samplerate, blocking, progress, wheel=None, blocksize=None,
+                    midi=None, midi_out=None, midi_in=None):
     """playrec() and render(): check, set up the default clients, run.
     wheel: render()'s freewheel switch (see _render.py), or None.
     blocksize: frames per exchange; default: _chunk()."""
@@ -745,6 +817,7 @@ def _launch_playrec(kind, data, channels, inputs, outputs, loopback, out, file, 
         _soundfile()
     if not isinstance(align, bool):
         raise TypeError(f"align must be True or False, not {align!r}")
+    midi_in = _midi_audio.check_in(midi_in)
     call, engine = _begin(kind, blocking)
     source = sink = bar = None
     try:
@@ -781,6 +854,7 @@ def _launch_playrec(kind, data, channels, inputs, outputs, loopback, out, file, 
         out = call.result
         outs.set_channels(source.channels)
         ins.set_channels(count)
+        _open_midi(call, outs, ins, midi, midi_out, midi_in, frames, rate)
         routing = (engine.server, tuple(outs.ports if loopback else dests),
                    tuple(ins.ports if loopback else sources), period, rate)
         if isinstance(latency, int):
@@ -813,6 +887,9 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
             connect(outs.client, port, dest)
         for src, port in zip(sources, ins.ports):
             connect(ins.client, src, port)
+    for midi in (call.midi_out, call.midi_in):
+        if midi is not None:
+            midi.connect()
     if not ins.wait_moved(2 * period, call.should_stop):
         return
     # Output stays this far ahead, so Python may stall that long unheard.
@@ -834,6 +911,8 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
         while outs.queued() < lead:
             if queued < frames:
                 k = min(chunk, frames - queued)
+                if call.midi_out is not None:
+                    call.midi_out.send_until(queued + k)  # before its audio, so none is late
                 block = source.block(queued, k)
             else:
                 k, block = chunk, zeros
@@ -875,6 +954,9 @@ def _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, b
         window = head + max_latency
         pending = np.zeros((window, len(ins.ports)), np.float32)
     start = zero if measuring else zero + offset
+    midi_in = call.midi_in
+    if midi_in is not None and not measuring:
+        midi_in.first = start
     if not ins.skip_to(start, scratch, call.should_stop, between=top_up):
         return
     while call.frames_recorded < frames:
@@ -907,12 +989,16 @@ def _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, b
                 pending = None
                 # From here on the recording continues where kept ends.
                 start = zero + offset
+                if midi_in is not None:
+                    midi_in.first = start
         else:
             k = min(chunk, frames - index)
             if not ins.exchange(sink.target(index, k).T, call.should_stop):
                 return
             sink.commit(index, k)
             call.frames_recorded = index + k
+        if midi_in is not None:
+            midi_in.drain()
         bar.update(call.frames_recorded)
     call.frames_played = min(outs.moved(), frames)
 

@@ -1,12 +1,16 @@
 import os
 from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 Ports = str | list[str] | tuple[str, ...] | None
 Audio = npt.NDArray[np.floating] | str | os.PathLike[str]
+MidiMessage = bytes | bytearray | memoryview | list[int] | tuple[int, ...] | Any
+# (frame, message) pairs in time order, frame an index into the audio; or a MIDI file's path.
+MidiEvents = Sequence[tuple[int, MidiMessage]] | str | os.PathLike[str]
 
 @dataclass(frozen=True)
 class Status:
@@ -25,6 +29,7 @@ class Status:
     stopped: bool = ...
     error: BaseException | None = ...
     realtime_factor: float | None = ...
+    midi: tuple[tuple[int, bytes], ...] = ...
     @property
     def ok(self) -> bool: ...
     def __bool__(self) -> bool: ...
@@ -32,15 +37,18 @@ class Status:
 def rec(frames: int | None = ..., *, channels: int | None = ..., inputs: Ports = ...,
         out: npt.NDArray[np.float32] | None = ..., file: str | os.PathLike[str] | None = ...,
         subtype: str | None = ..., samplerate: int | None = ..., blocking: bool = ...,
-        progress: bool | None = ...) -> npt.NDArray[np.float32] | None:
-    """Record from JACK ports into a float32 (frames, channels) array or a sound file.
+        progress: bool | None = ..., midi_in: Ports | bool = ...) -> npt.NDArray[np.float32] | None:
+    """Record from JACK ports into a float32 (frames, channels) array or a sound file;
+    MIDI too with midi_in= (events in get_status().midi, at frames of the recording).
 
     >>> x = pyjack.rec(48000, inputs="system:capture_1", blocking=True)
     """
 
 def play(data: Audio, *, outputs: Ports = ..., samplerate: int | None = ...,
-         blocking: bool = ..., progress: bool | None = ...) -> None:
-    """Play an array or a sound file through JACK ports.
+         blocking: bool = ..., progress: bool | None = ..., midi: MidiEvents | None = ...,
+         midi_out: Ports = ...) -> None:
+    """Play an array or a sound file through JACK ports; MIDI with it, sample for sample,
+    with midi= (to the MIDI inputs of midi_out=).
 
     >>> pyjack.play(x, outputs="system:playback_[12]$", blocking=True)
     """
@@ -51,8 +59,10 @@ def playrec(data: Audio, *, channels: int | None = ..., inputs: Ports = ...,
             file: str | os.PathLike[str] | None = ..., subtype: str | None = ...,
             latency: int | Literal["measure"] | None = ..., max_latency: int | None = ...,
             align: bool = ..., samplerate: int | None = ..., blocking: bool = ...,
-            progress: bool | None = ...) -> npt.NDArray[np.float32] | None:
+            progress: bool | None = ..., midi: MidiEvents | None = ..., midi_out: Ports = ...,
+            midi_in: Ports | bool = ...) -> npt.NDArray[np.float32] | None:
     """Play and record at once; the recording comes back aligned, the latency is in get_status().
+    MIDI played (midi=, midi_out=) and recorded (midi_in=) as for play() and rec().
 
     >>> y = pyjack.playrec(noise, loopback=True, blocking=True)
     >>> pyjack.get_status().latency

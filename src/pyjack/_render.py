@@ -85,7 +85,7 @@ class _Freewheel:
 
 def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype=None,
            latency=None, max_latency=None, align=True, blocksize=None, samplerate=None,
-           progress=None, timeout=10.0):
+           progress=None, timeout=10.0, midi=None, midi_out=None, midi_in=None):
     """Play data into a JACK graph and record what comes back, in freewheel:
     as fast as the graph runs, losing nothing.
 
@@ -108,6 +108,9 @@ def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype
         longer; True: always; False: never), or a callable
         progress(frames_done, frames_total).
     timeout: seconds the server may take to report freewheel.
+    midi, midi_out: MIDI played into the graph with data, sample for sample
+        (an event list or a MIDI file; see play()): to render a synth, say.
+    midi_in: MIDI recorded from the graph, as for playrec().
 
     Returns the recording (or None with file=); get_status() has its
     counters, latency and realtime_factor. Blocking. The server leaves
@@ -117,7 +120,6 @@ def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype
     Needs a server with FEATURES "freewheel_lossless" (jackd2): on PipeWire
     (a client in freewheel gets no cycles) and on a netjack2 slave (its
     graph misses a period at the switch) it raises UsageError saying so.
-    MIDI input is not supported yet.
 
     >>> y = pyjack.render("mix.wav", outputs="jack_thru:input_[12]$",
     ...                   inputs="jack_thru:output_[12]$")       # doctest: +SKIP
@@ -137,5 +139,5 @@ def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype
     wheel = _Freewheel(timeout)
     result = _launch_playrec("render", data, channels, inputs, outputs, False, out, file, subtype,
                              latency, max_latency, align, samplerate, True, progress, wheel,
-                             blocksize)
+                             blocksize, midi=midi, midi_out=midi_out, midi_in=midi_in)
     return result

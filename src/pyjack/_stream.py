@@ -98,7 +98,8 @@ def connect(client: Client, source: str, destination: str) -> None:
     a port to other clients a moment after it was registered or its client
     activated."""
     if libjack_is_pipewire():
-        other = destination if source in client.outports else source
+        ours = client.outports + client.midi_outports
+        other = destination if source in ours else source
         deadline = time.monotonic() + _PORTS_SETTLE
         while other not in client.get_ports() and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -111,8 +112,8 @@ def time_diff(a: int, b: int) -> int:
 
 
 def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str,
-                  own: tuple = ()) -> list:
-    """Full names of the server's audio ports that spec names.
+                  own: tuple = (), type: str = "audio") -> list:
+    """Full names of the server's ports of a type ("audio" or "midi") that spec names.
 
     spec: None for the first `count` physical ports; else a port name or a
     regular expression, or a sequence of them. A string that is not a port's
@@ -136,7 +137,7 @@ def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str
     except TypeError:
         raise TypeError(f"the {what}s must be a port name or pattern (str) or a sequence of them, "
                         f"not {type(spec).__name__}") from None
-    candidates = list(dict.fromkeys(client.get_ports(None, "audio", flags) + list(own)))
+    candidates = list(dict.fromkeys(client.get_ports(None, type, flags) + list(own)))
     # PipeWire shows another client's new port a moment after it was
     # registered (a Stream's own other client, say): look again for a while.
     settle = time.monotonic() + (_PORTS_SETTLE if libjack_is_pipewire() else 0.0)
@@ -160,10 +161,10 @@ def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str
             if matches or time.monotonic() > settle:
                 break
             time.sleep(0.01)
-            candidates = list(dict.fromkeys(client.get_ports(None, "audio", flags) + list(own)))
+            candidates = list(dict.fromkeys(client.get_ports(None, type, flags) + list(own)))
         if not matches:
             listing = ", ".join(candidates) if candidates else "none"
-            raise ValueError(f"no {what} (a JACK audio {kind} port) matches {item!r}; "
+            raise ValueError(f"no {what} (a JACK {type} {kind} port) matches {item!r}; "
                              f"the server has: {listing}")
         found.extend(name for name in matches if name not in found)
     if not found:
