@@ -227,6 +227,22 @@ def test_loopback_and_measure_latency():
     assert status.latency == 0 and status.latency_source == "cached"
 
 
+@pytest.mark.parametrize("sign", [1, -1], ids=["channels-add-up", "channels-cancel"])
+def test_latency_search_over_many_channels(sign):
+    # The search tries the sum of all played channels against the sum of all
+    # recorded ones first; channels that cancel in that sum (R = -L) fall
+    # back to the sum against each input.
+    rng = np.random.default_rng(7)
+    left = rng.uniform(-0.5, 0.5, (RATE // 4, 1)).astype(np.float32)
+    played = np.hstack([left, sign * left, rng.uniform(-0.5, 0.5, (RATE // 4, 30)).astype(np.float32)])
+    if sign < 0:
+        played = played[:, :2]
+    recorded = np.zeros((RATE // 2, played.shape[1]), np.float32)
+    recorded[300:300 + len(played)] = played
+    assert _play._find_latency(played, recorded, RATE // 4) == 300
+    assert _play._find_latency(np.zeros_like(played), np.zeros_like(recorded), RATE // 4) is None
+
+
 def test_a_steady_tone_cannot_tell_the_latency(jack_server):
     tone = np.sin(2 * np.pi * 1000 * np.arange(RATE // 4) / RATE).astype(np.float32)
     with pytest.warns(RuntimeWarning, match="could not tell the latency"):

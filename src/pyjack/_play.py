@@ -468,10 +468,18 @@ def _find_latency(played: np.ndarray, recorded: np.ndarray, max_latency: int):
     when the correlation has no clear peak (silence, a steady tone)."""
     n = len(played) + len(recorded)
     size = 1 << (n - 1).bit_length()
+    # With many channels, first the sum of what was played against the sum
+    # of what was recorded: three transforms, whatever the channel count
+    # (independent signals do not cancel; render() waits for this search).
+    # Then that sum against each input, then the pairs one by one, each only
+    # when the one before shows no clear peak.
+    if played.shape[1] > 1 or recorded.shape[1] > 1:
+        lag = _clear_peak([played.sum(axis=1, dtype=np.float64)],
+                          [np.fft.rfft(recorded.sum(axis=1, dtype=np.float64), size)], size,
+                          max_latency)
+        if lag is not None:
+            return lag
     inputs = [np.fft.rfft(recorded[:, i].astype(np.float64), size) for i in range(recorded.shape[1])]
-    # With many channels, first the sum of what was played against each input
-    # (independent signals do not cancel): channels + 1 transforms instead of
-    # channels squared. The pairs one by one only when that shows no clear peak.
     if played.shape[1] > 1:
         lag = _clear_peak([played.astype(np.float64).sum(axis=1)], inputs, size, max_latency)
         if lag is not None:
