@@ -602,3 +602,83 @@ def test_xrun_callback_without_argument_is_called_as_before(client, jack_server)
         late.kill()
         late.wait(10)
     client.set_xrun_callback(None)
+
+
+# -- jack_iodelay: an independent measurement of the latency pyjack states ----------
+
+def test_jack_iodelay_measures_the_latency_pyjack_states(make_client, jack_server, server_features):
+    if server_features.implementation == "PipeWire":
+        pytest.skip("PipeWire (1.4) does not pass the capture latency pyjack's output states "
+                    "on to jack_iodelay's latency callback: it keeps seeing 0 frames")
+    # jack_iodelay -> a thru loop in Python -> jack_iodelay. The thru copies
+    # input to output in the same process() call, so output frame k is input
+    # frame k and the ring lead (what the first call queued, or more if the
+    # thread woke late) is the delay. pyjack knows it exactly from frame times.
+    thru = make_client("iothru")
+    thru.register_port("in", pyjack.IsInput)
+    thru.register_port("out", pyjack.IsOutput)
+    thru.activate()
+    period = thru.blocksize
+    stop, failures = threading.Event(), []
+
+    def loop():
+        try:
+            block = np.zeros((1, 4 * period), np.float32)
+            thru.process(block, block, timeout=10)          # the lead: 4 periods
+            block = np.zeros((1, period), np.float32)
+            while not stop.is_set():
+                thru.process(block, block, timeout=10)      # output = input
+        except Exception as error:  # noqa: BLE001 -- reported by the test below
+            failures.append(error)
+
+    # stdbuf: jack_iodelay prints with stdio, block-buffered into a pipe.
+    tool = subprocess.Popen(["stdbuf", "-oL", "jack_iodelay"], env=tool_env(jack_server.name),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(line.rstrip() for line in tool.stdout),
+                     daemon=True).start()
+    worker = threading.Thread(target=loop)
+    worker.start()
+    try:
+        wait_for(lambda: {"jack_delay:in", "jack_delay:out"} <= set(thru.get_ports()),
+                 what="jack_iodelay's ports")
+        wait_for(lambda: thru.frame_time_of(0, pyjack.IsOutput) is not None,
+                 what="the thru loop's first output")
+        p = thru.input_position
+        lead = (thru.frame_time_of(p, pyjack.IsOutput) - thru.frame_time_of(p, pyjack.IsInput)) % 2**32
+        assert lead >= 4 * period
+        thru.connect("jack_delay:out", "iothru:in")
+        thru.connect("iothru:out", "jack_delay:in")
+
+        # Declared: JACK's model adds the rings to the far side's latency;
+        # jack_iodelay states 0 for its own ports, so both are the lead.
+        calls = thru.time_stats.latency_calls
+        thru.recompute_total_latencies()
+        wait_for(lambda: thru.time_stats.latency_calls >= calls + 2, what="the latency callback")
+        assert thru.get_latency_range("iothru:out", pyjack.CAPTURE) == (lead, lead)
+        assert thru.get_latency_range("iothru:in", pyjack.PLAYBACK) == (lead, lead)
+        assert lsp_latencies(jack_server.name, "iothru:out")["capture"] == (lead, lead)
+        assert lsp_latencies(jack_server.name, "iothru:in")["playback"] == (lead, lead)
+        # jack_iodelay's own view of them: the latency of its in and out ports.
+        wait_for(lambda: f"new capture latency: [{lead}, {lead}]" in lines
+                 and f"new playback latency: [{lead}, {lead}]" in lines,
+                 what=f"jack_iodelay seeing {lead} frames each way; it printed {lines[-6:]}")
+
+        # Measured: the lead plus the one period the loop's feedback
+        # connection adds, which no port declares. Read it once steady.
+        def readings():
+            return [line.split()[0] for line in lines if "total roundtrip latency" in line]
+        wait_for(lambda: len(readings()) >= 8 and len(set(readings()[-4:])) == 1,
+                 timeout=20, what=f"a steady jack_iodelay reading; it printed {lines[-6:]}")
+        measured = float(readings()[-1])
+        assert round(measured) == lead + period, f"jack_iodelay measured {measured} frames"
+        assert not failures and thru.stats.lost_in == thru.stats.lost_out == 0, \
+            f"the thru loop lost frames, so its lead moved: {failures} {thru.stats}"
+        p = thru.input_position
+        assert (thru.frame_time_of(p, pyjack.IsOutput)
+                - thru.frame_time_of(p, pyjack.IsInput)) % 2**32 == lead
+    finally:
+        tool.terminate()
+        tool.wait(10)
+        stop.set()
+        worker.join(15)
