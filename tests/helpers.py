@@ -6,8 +6,10 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 import pyjack
+from pyjack import _state
 
 # float32 holds every integer up to 2**24 exactly: more than five minutes at 48 kHz.
 RAMP_LIMIT = 1 << 24
@@ -105,3 +107,25 @@ class RampProducer:
         self._stop.set()
         self._thread.join(10)
         self.client.close()
+
+
+# Autouse fixtures of the modules that call rec(), play(), playrec() or
+# render(); a module imports them to use them.
+
+@pytest.fixture(scope="module", autouse=True)
+def default_clients(jack_server):
+    """The default clients live on the session server; close them before it stops."""
+    yield
+    pyjack.stop()
+    _state.close_play_clients()
+
+
+@pytest.fixture(autouse=True)
+def no_call_left():
+    """No background call outlives its test."""
+    yield
+    pyjack.stop()
+    try:
+        pyjack.wait(30)
+    except Exception:
+        pass

@@ -13,29 +13,11 @@ import pytest
 import pyjack
 from pyjack import _state
 from conftest import PERIOD, RATE
-from helpers import wait_for_port
+from helpers import default_clients, no_call_left, wait_for_port  # noqa: F401 (autouse fixtures)
 from test_midi import connect_when_ready, start_tool, stop_tool, wait_cycles
 
 NOTE_ON = bytes([0x90, 69, 100])
 NOTE_OFF = bytes([0x80, 69, 0])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def default_clients(jack_server):
-    """The default clients live on the session server; close them before it stops."""
-    yield
-    pyjack.stop()
-    _state.close_play_clients()
-
-
-@pytest.fixture(autouse=True)
-def no_call_left():
-    yield
-    pyjack.stop()
-    try:
-        pyjack.wait(30)
-    except Exception:
-        pass
 
 
 @pytest.fixture(scope="module")

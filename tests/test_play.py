@@ -14,27 +14,10 @@ import numpy as np
 import pytest
 
 import pyjack
-from pyjack import _play, _state
+from pyjack import _play
 
 from conftest import RATE, tool_env
-
-
-@pytest.fixture(scope="module", autouse=True)
-def default_clients(jack_server):
-    """The default clients live on the session server; close them before it stops."""
-    yield
-    pyjack.stop()
-    _state.close_play_clients()
-
-
-@pytest.fixture(autouse=True)
-def no_call_left():
-    yield
-    pyjack.stop()
-    try:
-        pyjack.wait(30)
-    except Exception:
-        pass
+from helpers import default_clients, no_call_left  # noqa: F401 (autouse fixtures)
 
 
 @pytest.fixture(scope="module")

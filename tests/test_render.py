@@ -15,21 +15,13 @@ import numpy as np
 import pytest
 
 import pyjack
-from pyjack import _state
 
 from conftest import tool_env
-from helpers import consecutive_runs, ramp, wait_for_port
+from helpers import consecutive_runs, default_clients, ramp, wait_for_port  # noqa: F401 (default_clients: autouse)
 
 BLOCK = 1024
 LEAD = 8 * BLOCK          # output queued ahead of input: covers the real-time part of a switch
 SWITCHES = 20
-
-
-@pytest.fixture(scope="module", autouse=True)
-def default_clients(jack_server):
-    """render() runs on the default clients on the session server; close them before it stops."""
-    yield
-    _state.close_play_clients()
 
 
 def start_thrus(server_name, channels):
