@@ -85,7 +85,13 @@ case "$action" in
         status=0
         for kind in pipewire netjack2; do
             echo "== the suite on $kind"
-            PYJACK_TEST_SERVER=$kind .venv/bin/python -m pytest "$@" || status=1
+            if ! PYJACK_TEST_SERVER=$kind .venv/bin/python -m pytest "$@"; then
+                # A netjack2 pair on a shared virtual machine sometimes has a
+                # burst of xruns that spoils several tests at once: the failed
+                # tests run once more, and fail CI if they fail again.
+                echo "== the failed tests on $kind once more"
+                PYJACK_TEST_SERVER=$kind .venv/bin/python -m pytest --last-failed "$@" || status=1
+            fi
         done
         exit $status ;;
 esac
