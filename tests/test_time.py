@@ -554,6 +554,19 @@ def test_rename_port_shows_in_jack_lsp(client, jack_server):
 
 # -- xrun details ------------------------------------------------------------------
 
+def start_late_client(server_name):
+    """A JACK-Client process that sleeps 50 ms in each process callback for 3 s:
+    the server reports xruns."""
+    script = (
+        "import jack, time\n"
+        "c = jack.Client('late', no_start_server=True)\n"
+        "c.set_process_callback(lambda frames: time.sleep(0.05))\n"
+        "c.activate()\n"
+        "time.sleep(3)\n")
+    return subprocess.Popen([sys.executable, "-c", script], env=tool_env(server_name),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @pytest.mark.needs("late_client_xruns")
 def test_xrun_delay_reaches_stats_and_the_callback(client, jack_server):
     delays = []
@@ -564,14 +577,7 @@ def test_xrun_delay_reaches_stats_and_the_callback(client, jack_server):
     client.set_xrun_callback(on_xrun)
     # A client that sleeps in its process callback makes the server report xruns.
     # (jackd's dummy driver measures no delay: 0 there; ALSA does.)
-    script = (
-        "import jack, time\n"
-        "c = jack.Client('late', no_start_server=True)\n"
-        "c.set_process_callback(lambda frames: time.sleep(0.05))\n"
-        "c.activate()\n"
-        "time.sleep(3)\n")
-    late = subprocess.Popen([sys.executable, "-c", script], env=tool_env(jack_server.name),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    late = start_late_client(jack_server.name)
     try:
         wait_for(lambda: client.stats.xruns > 0 and delays, what="an xrun and its event")
     finally:
@@ -588,14 +594,7 @@ def test_xrun_delay_reaches_stats_and_the_callback(client, jack_server):
 def test_xrun_callback_without_argument_is_called_as_before(client, jack_server):
     calls = []
     client.set_xrun_callback(lambda: calls.append(1))
-    script = (
-        "import jack, time\n"
-        "c = jack.Client('late', no_start_server=True)\n"
-        "c.set_process_callback(lambda frames: time.sleep(0.05))\n"
-        "c.activate()\n"
-        "time.sleep(3)\n")
-    late = subprocess.Popen([sys.executable, "-c", script], env=tool_env(jack_server.name),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    late = start_late_client(jack_server.name)
     try:
         wait_for(lambda: calls, what="an xrun callback")
     finally:
