@@ -126,6 +126,39 @@ def test_a_sync_error_is_raised_by_the_call_after_the_loss(make_client):
     assert client.output_position == before + 512
 
 
+def test_none_leaves_a_direction_out_of_process(make_client):
+    """process(output, None) moves output only and process(None, input) input
+    only, on a client with both; a loss waits for the next call that moves
+    its direction."""
+    client = make_client("one-way", depth=1024)
+    out = client.register_port("out", pyjack.IsOutput)
+    inp = client.register_port("in", pyjack.IsInput)
+    client.activate()
+    client.connect(out, inp)
+    block = np.ones((1, 256), np.float32)
+    got = np.zeros((1, 256), np.float32)
+    client.process(block, got, timeout=5)
+    read, queued = client.input_position, client.output_position
+    client.process(block, None, timeout=5)
+    assert (client.input_position, client.output_position) == (read, queued + 256)
+    client.process(None, got, timeout=5)
+    assert (client.input_position, client.output_position) == (read + 256, queued + 256)
+    # Nobody reads or writes: the input ring overflows and the output runs
+    # dry. Output-only calls report the output's loss, never the input's;
+    # the next call that reads input reports that.
+    wait_for(lambda: client.stats.lost_in > 0 and client.stats.lost_out > 0,
+             "the input ring to overflow and the output to run dry")
+    with pytest.raises(pyjack.OutputSyncError):
+        client.process(block, None, timeout=5)
+    client.process(block, None, timeout=5)
+    with pytest.raises(pyjack.InputSyncError):
+        client.process(None, got, timeout=5)
+    with pytest.raises(ValueError, match="would move nothing"):
+        client.process(None, None)
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        client.process([[0.0]], None)
+
+
 # -- 2. depth against period ---------------------------------------------------
 
 
@@ -410,6 +443,34 @@ def test_stale_wakeups_are_drained_before_waiting(lockprobe, jack_server):
     seen, posted = map(int, counts)
     assert seen == 50
     assert posted < 10, f"the dispatcher woke {posted} times for 50 events it had already taken"
+
+
+@no_asan_preload
+def test_process_is_woken_once_its_frames_have_moved(lockprobe, jack_server):
+    """A process() call waiting for 64 periods of input, or for room for 32
+    periods of output, is woken by the cycle that completes them, not by each
+    cycle before it: the process thread makes one wake-up call, not 64."""
+    counts = run_probed(lockprobe, jack_server.name, """
+        with pyjack.Client("wakes", server=server, depth=65536) as client:
+            client.register_port("in", pyjack.IsInput)
+            client.register_port("out", pyjack.IsOutput)
+            client.activate()
+            period = client.blocksize
+            got = np.zeros((1, 64 * period), np.float32)
+            client.process(None, got[:, :period], timeout=5)
+            probe.lockprobe_arm(1)
+            client.process(None, got, timeout=10)
+            probe.lockprobe_arm(0)
+            woken_in = probe.lockprobe_posted_waits()
+            client.process(np.zeros((1, 65536 - period), np.float32), None, timeout=10)
+            probe.lockprobe_arm(1)
+            client.process(np.zeros((1, 32 * period), np.float32), None, timeout=10)
+            probe.lockprobe_arm(0)
+            print(woken_in, probe.lockprobe_posted_waits() - woken_in)
+    """)
+    woken_in, woken_out = map(int, counts)
+    assert woken_in <= 2, f"process() was woken {woken_in} times while 64 periods of input came in"
+    assert woken_out <= 2, f"process() was woken {woken_out} times while room for 32 periods was made"
 
 
 # -- 5. the thread boundary, checked in C ------------------------------------------------

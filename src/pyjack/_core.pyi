@@ -103,13 +103,15 @@ class Client:
     def get_connections(self, name: str) -> list[str]: ...
     def connect(self, source: str, destination: str) -> None: ...
     def disconnect(self, source: str, destination: str) -> None: ...
-    def process(self, output: npt.NDArray[np.float32], input: npt.NDArray[np.float32], *,
+    def process(self, output: npt.NDArray[np.float32] | None,
+                input: npt.NDArray[np.float32] | None, *,
                 timeout: float | None = None) -> None:
-        """Queue output, fill input. A sync error is decided when the call starts,
-        from the frames lost before it: such a call fills its whole input and queues
-        none of its output, so calling again with the same output retries it exactly.
-        Losses during a call are raised by the next call. UsageError once the
-        server's period is more than half the depth."""
+        """Queue output, fill input; None leaves a direction out of the call. A
+        sync error is decided when the call starts, from the frames lost before
+        it: such a call fills its whole input and queues none of its output, so
+        calling again with the same output retries it exactly. Losses during a
+        call are raised by the next call that moves their direction. UsageError
+        once the server's period is more than half the depth."""
     def wait_moved(self, direction: int, frames: int, *, timeout: float | None = None) -> None:
         """Wait until stats.frames_in (direction IsInput) or stats.frames_out (IsOutput)
         reaches frames. TimeoutError, NotConnectedError (closed or shut down),

@@ -188,9 +188,13 @@ cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
                           rt_block *block) except -2:
     """Check one argument of process() and describe it for the engine.
 
-    Returns its frame count, or -1 when the direction has no ports and the
-    array is ignored.
+    Returns its frame count, or -1 when the direction does not move: it has
+    no ports (the array is ignored) or array is None.
     """
+    block.rows = ports
+    block.data = NULL
+    if array is None:
+        return -1
     if not isinstance(array, cnp.ndarray):
         raise TypeError(f"{what} must be a numpy.ndarray of float32 shaped (ports, frames), "
                         f"not {type(array).__name__}")
@@ -200,8 +204,6 @@ cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
     if cnp.PyArray_NDIM(a) != 2:
         raise ValueError(f"{what} must be 2-D, shaped (ports, frames); got {cnp.PyArray_NDIM(a)}-D "
                          f"shape {array.shape}")
-    block.rows = ports
-    block.data = NULL
     if ports == 0:
         return -1
     if cnp.PyArray_DIM(a, 0) != ports:
@@ -781,8 +783,9 @@ cdef class Client(_MidiClient):
         output: float32 array shaped (output ports, frames), any strides.
         input: writable float32 array shaped (input ports, frames), filled in place.
         A direction without ports takes any 2-D float32 array, e.g. shape (0, n).
-        frames may be any positive count, the same in both arrays when both
-        directions have ports.
+        None leaves a direction out of this call: nothing of it moves, and its
+        sync errors wait for the next call that moves it. frames may be any
+        positive count, the same in both arrays when both directions move.
 
         Blocks, with the GIL released, until the input frames have arrived and
         the output fits in the ring, so JACK paces the caller. The first call's
@@ -822,7 +825,11 @@ cdef class Client(_MidiClient):
         cdef Py_ssize_t in_frames = _describe(input, "input", rt_port_count(self._engine, RT_INPUT),
                                               True, &in_block)
         if out_frames < 0 and in_frames < 0:
-            raise UsageError(f"client {self.name!r} has no ports; register one before process()")
+            if out_block.rows == 0 and in_block.rows == 0:
+                raise UsageError(f"client {self.name!r} has no ports; register one before process()")
+            raise ValueError("process() would move nothing: give an array for a direction that "
+                             f"has ports (client {self.name!r} has {in_block.rows} input and "
+                             f"{out_block.rows} output ports)")
         if out_frames >= 0 and in_frames >= 0 and out_frames != in_frames:
             raise ValueError(f"output has {out_frames} frames but input has {in_frames}; "
                              "they must be equal")
@@ -1305,7 +1312,7 @@ cdef class Client(_MidiClient):
         cdef int refused = 0
         if not on:
             with nogil:
-                rc = rt_freewheel_leave(self._engine, 1)
+                rc = rt_freewheel_leave(self._engine)
             if rc != RT_OK:
                 self._fail(rc, f"ask the server to leave freewheel for client {self.name!r}")
             return
@@ -1313,7 +1320,7 @@ cdef class Client(_MidiClient):
             raise UsageError(f"client {self.name!r} is still leaving freewheel: keep calling "
                              "process() until client.freewheeling is False, then switch again")
         with nogil:
-            rc = rt_freewheel_enter(self._engine, 1, &refused)
+            rc = rt_freewheel_enter(self._engine, &refused)
         if rc != RT_OK:
             self._fail(rc, f"switch the server to freewheel for client {self.name!r}")
         if refused:
@@ -1331,7 +1338,7 @@ cdef class Client(_MidiClient):
         except BaseException:
             if not self.closed:
                 with nogil:
-                    rt_freewheel_leave(self._engine, 1)
+                    rt_freewheel_leave(self._engine)
             raise
 
     @property
@@ -1341,18 +1348,6 @@ cdef class Client(_MidiClient):
         and whenever the server freewheels."""
         self._need_engine()
         return bool(rt_freewheel_mode(self._engine) != RT_FW_FOLLOW) or bool(self.stats.freewheel)
-
-    def _arm_freewheel(self, on):
-        """Arm (or set leaving) this client's engine without asking the server:
-        for a second client in the same graph as the one calling set_freewheel()."""
-        self._check()
-        cdef int refused = 0
-        cdef int rc
-        cdef bint arm = bool(on)
-        with nogil:
-            rc = rt_freewheel_enter(self._engine, 0, &refused) if arm else rt_freewheel_leave(self._engine, 0)
-        if rc != RT_OK:
-            self._fail(rc, f"{'arm' if on else 'disarm'} freewheel waits of client {self.name!r}")
 
     # -- time and names: the functions of _time.pxi, bound as methods -------------
     transport_position = _time_transport_position

@@ -2,7 +2,8 @@
 ports, shaped like sounddevice's functions, with sample-exact latency.
 
 They run on two default clients, "pyjack-out" and "pyjack-in", one per
-direction, on pyjack.default_server(). One call runs at a time, blocking or
+direction, on pyjack.default_server() (render() has one of its own for both,
+"pyjack-render": see _render.py). One call runs at a time, blocking or
 in a background thread; wait(), stop() and get_status() act on it.
 
 How playrec() aligns, exactly: both clients run in the same JACK cycles and
@@ -60,7 +61,10 @@ class Status:
     xruns: xruns the server reported during the call.
     latency: playrec's round-trip latency in frames: from the moment a played
         frame left our output port to the moment it arrived at our input
-        port. None when it could not be told.
+        port. None when it could not be told. render() reports what the
+        graph adds, the same number as playrec() over the same graph: its one
+        client gets the graph's answer one period later (JACK delays one link
+        of any loop through a client), and that period is not counted.
     latency_source: "measured" (from this call's signal), "cached" (from an
         earlier call over the same routing), "given" (latency=) or None.
     start_time: JACK frame time of the first frame played (play, playrec) or
@@ -108,10 +112,17 @@ class Status:
 
 
 class _Default:
-    """The two clients behind rec(), play() and playrec()."""
+    """The clients behind rec(), play() and playrec(): one per direction,
+    pyjack-out and pyjack-in, so that each direction works alone. render()'s
+    are one client for both directions, pyjack-render: each client is a step
+    of every JACK cycle, and in freewheel one step fewer is a faster graph."""
 
-    def __init__(self):
+    def __init__(self, shared: bool = False):
         self.server = default_server()
+        if shared:
+            client = Client("pyjack-render", server=self.server, depth=DEPTH)
+            self.outs, self.ins = Side(client, IsOutput), Side(client, IsInput)
+            return
         self.outs = Side(Client("pyjack-out", server=self.server, depth=DEPTH), IsOutput)
         try:
             self.ins = Side(Client("pyjack-in", server=self.server, depth=DEPTH), IsInput)
@@ -128,14 +139,20 @@ class _Default:
             side.client.close()
 
 
-def _engine() -> _Default:
-    """The default clients, made anew when missing or no longer usable."""
+def _engine(shared: bool = False) -> _Default:
+    """The default clients (shared: render()'s), made anew when missing or no
+    longer usable."""
     with _state.lock:
-        if _state.play_clients is not None and not _state.play_clients.usable():
-            _state.close_play_clients()
-        if _state.play_clients is None:
-            _state.play_clients = _Default()
-        return _state.play_clients
+        clients = _state.render_client if shared else _state.play_clients
+        if clients is None or not clients.usable():
+            if clients is not None:
+                clients.close()
+            clients = _Default(shared)
+            if shared:
+                _state.render_client = clients
+            else:
+                _state.play_clients = clients
+        return clients
 
 
 class _Call:
@@ -239,7 +256,7 @@ class _Call:
 
 
 def _begin(kind: str, blocking) -> tuple:
-    """Claim the default clients for a new call."""
+    """Claim the default clients for a new call (render()'s for render)."""
     if not isinstance(blocking, bool):
         raise TypeError(f"blocking must be True or False, not {blocking!r}")
     with _state.lock:
@@ -247,7 +264,7 @@ def _begin(kind: str, blocking) -> tuple:
         if running is not None and not running.done.is_set():
             raise UsageError(f"pyjack.{running.kind}() is still running; call pyjack.wait() or "
                              "pyjack.stop() before starting another call")
-        engine = _engine()
+        engine = _engine(shared=kind == "render")
         call = _Call(kind, blocking)
         _state.current_call = call
     return call, engine
@@ -904,13 +921,19 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
     lead = min(outs.client.depth // 2, max(4 * chunk, rate // 4))
     zeros = np.zeros((chunk, source.channels), np.float32)
     scratch = np.empty((chunk, len(ins.ports)), np.float32)
+    # One client for both directions (render()): JACK delays one link of any
+    # loop through a client by a period, so what the graph makes of output
+    # cycle k comes back in cycle k + 1. That period is ours, not the
+    # graph's: call.latency leaves it out, as playrec()'s two clients have
+    # no such loop.
+    loop = period if outs.client is ins.client else 0
     measuring = call.latency is None
     if measuring:
         head = min(frames, rate)
         source.keep(head)
         offset = None
     else:
-        offset = call.latency if align else 0
+        offset = call.latency + loop if align else 0
     queued = 0  # frames of data queued so far (then silence)
 
     def top_up():
@@ -937,7 +960,7 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
     call.start_time = outs.time_of(0)
     if wheel is None:
         _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up,
-                zero, measuring, offset, scratch, frames, head if measuring else 0)
+                zero, measuring, offset, scratch, frames, head if measuring else 0, loop)
         return
 
     def serve():
@@ -945,21 +968,22 @@ def _playrec(call, outs, ins, source, sink, dests, sources, loopback, chunk, max
         top_up()
         ins.exchange(scratch[:ins.client.blocksize].T)
 
-    wheel.enter(outs, ins)
+    wheel.enter(outs.client)  # render()'s sides share one client
     try:
         _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up,
-                zero, measuring, offset, scratch, frames, head if measuring else 0)
+                zero, measuring, offset, scratch, frames, head if measuring else 0, loop)
     finally:
         wheel.leave(serve, call, frames)
 
 
 def _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, bar, top_up, zero,
-            measuring, offset, scratch, frames, head):
-    """playrec's recording, from the cycle that carried output position 0 on."""
+            measuring, offset, scratch, frames, head, loop):
+    """playrec's recording, from the cycle that carried output position 0 on.
+    loop: the frames our own loop adds to the graph's latency (see _playrec)."""
     outs.mark()
     ins.mark()
     if measuring:
-        window = head + max_latency
+        window = head + max_latency + loop
         pending = np.zeros((window, len(ins.ports)), np.float32)
     start = zero if measuring else zero + offset
     midi_in = call.midi_in
@@ -976,19 +1000,19 @@ def _record(call, outs, ins, source, sink, chunk, max_latency, align, routing, b
             if not ins.exchange(target.T, call.should_stop):
                 return
             if ins.position == start + window:
-                lag = _find_latency(source.head(head), pending, max_latency)
+                lag = _find_latency(source.head(head), pending, max_latency + loop)
                 if lag is None:
                     warnings.warn("playrec() could not tell the latency from this signal (no clear "
                                   "correlation peak); the recording starts when the first frame "
                                   "was played. Use noise or a sweep, pass latency=, or call "
                                   "pyjack.measure_latency() first.", RuntimeWarning, stacklevel=2)
                 else:
-                    call.latency, call.latency_source = lag, "measured"
+                    call.latency, call.latency_source = lag - loop, "measured"
                     if not any(call.counters()):
                         # Only a clean measurement is kept: in an xrun JACK may
                         # skip a cycle of any client in the path.
-                        _state.latencies[routing] = lag
-                offset = lag if (align and lag is not None) else 0
+                        _state.latencies[routing] = lag - loop
+                offset = (loop if lag is None else lag) if align else 0
                 kept = pending[offset:offset + min(frames, window - offset)]
                 for at in range(0, len(kept), chunk):
                     sink.put(at, kept[at:at + chunk])

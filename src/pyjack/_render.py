@@ -1,10 +1,16 @@
 """render(): playrec() in freewheel, as fast as the JACK graph runs.
 
-It is playrec() (one stream core: _play._playrec on the default clients),
-with the server switched to freewheel once the output and input cycles are
-lined up, and switched back however the call ends. Both default clients'
-engines are armed before the server is asked, so that neither drops a frame
-in the first freewheel cycles, and stay armed until the server has left.
+It is playrec() (one stream core: _play._playrec), on a client of its own
+that carries both directions, with the server switched to freewheel once the
+output and input cycles are lined up, and switched back however the call
+ends. The engine is armed before the server is asked, so that it drops no
+frame in the first freewheel cycles, and stays armed until the server has
+left.
+
+One client, not playrec()'s two: every client is a step of each JACK cycle,
+and in freewheel the cycles are the whole cost. Ours ahead of the graph and
+behind it made three steps per cycle (ours, the graph, ours); one client
+makes two, as for a C client, whose rate render() is measured against.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ class _Freewheel:
     def __init__(self, timeout: float):
         self.timeout = timeout
         self.started = None
-        self.clients = ()
+        self.client = None
 
     def check(self, server: str) -> None:
         """Refuse servers where render() cannot keep its promise, saying why."""
@@ -50,37 +56,30 @@ class _Freewheel:
                 f"pyjack.FEATURES['freewheel_lossless']: {_WHY.get(info.implementation, '')}"
                 f"{_WHY['net'] if info.backend == 'net' else ''}use playrec() there, in real time")
 
-    def enter(self, outs, ins) -> None:
-        ins.client._arm_freewheel(True)       # the second client: armed, the server not asked
-        self.clients = (outs.client, ins.client)
+    def enter(self, client) -> None:
+        self.client = client
         self.started = time.monotonic()
         try:
-            outs.client.set_freewheel(True, timeout=self.timeout)
+            client.set_freewheel(True, timeout=self.timeout)
         except BaseException:
             self.started = None
-            ins.client._arm_freewheel(False)
             raise
 
     def leave(self, serve, call, frames: int) -> None:
-        """Ask the server to leave, and serve the rings until both engines
-        have seen it leave (the engines wait for Python until then). A
-        rendering that completed gets its real-time factor: both switches
-        included."""
-        if self.started is None:
+        """Ask the server to leave, and serve the rings until the engine has
+        seen it leave (it waits for Python until then). A rendering that
+        completed gets its real-time factor: both switches included."""
+        if self.started is None or self.client.closed:
             return
-        outs, ins = self.clients
-        if outs.closed or ins.closed:
-            return
-        outs.set_freewheel(False)
-        ins._arm_freewheel(False)
+        self.client.set_freewheel(False)
         deadline = time.monotonic() + _LEAVE_TIMEOUT
-        while outs.freewheeling or ins.freewheeling:
+        while self.client.freewheeling:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the server did not leave freewheel within {_LEAVE_TIMEOUT} s")
             serve()
         seconds = time.monotonic() - self.started
         if call.frames_recorded == frames and seconds > 0:
-            call.realtime_factor = frames / outs.samplerate / seconds
+            call.realtime_factor = frames / self.client.samplerate / seconds
 
 
 def render(data, *, outputs, inputs, channels=None, out=None, file=None, subtype=None,

@@ -666,10 +666,10 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_reques
             /* The losses since the previous exchange decide this one. */
             req->started = 1;
             uint64_t lost_in = atomic_load(&e->lost_in), lost_out = atomic_load(&e->lost_out);
-            if (in->rows && lost_in != e->seen_lost_in) {
+            if (in->data && lost_in != e->seen_lost_in) {
                 req->sync = RT_INPUT_SYNC;
                 req->lost = lost_in - e->seen_lost_in;
-            } else if (out->rows && lost_out != e->seen_lost_out) {
+            } else if (out->data && lost_out != e->seen_lost_out) {
                 req->sync = RT_OUTPUT_SYNC;
                 req->lost = lost_out - e->seen_lost_out;
             }
@@ -678,7 +678,7 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_reques
              * this error's doing, not a new loss. Output counts as started
              * again with the next frame queued; otherwise every call after a
              * long one would raise OutputSyncError again, for ever. */
-            if (req->sync != RT_OK && out->rows)
+            if (req->sync != RT_OK && out->data)
                 atomic_store(&e->output_started, 0);
         }
         rt_table *tin = atomic_load(&e->tables[RT_INPUT]);
@@ -686,8 +686,8 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_reques
         /* Input first, all of it even with a sync error; output only
          * without one. Both move in the same pieces, so while both move
          * done_in == done_out. */
-        uint32_t in_left = in->rows ? req->nframes - req->done_in : 0;
-        uint32_t out_left = out->rows && req->sync == RT_OK ? req->nframes - req->done_out : 0;
+        uint32_t in_left = in->data ? req->nframes - req->done_in : 0;
+        uint32_t out_left = out->data && req->sync == RT_OK ? req->nframes - req->done_out : 0;
         if (in_left == 0 && out_left == 0) {
             if (req->sync == RT_INPUT_SYNC)
                 e->seen_lost_in += req->lost;
@@ -702,9 +702,16 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_reques
         uint64_t have = in_left ? input_available(e, tin) : UINT64_MAX;
         uint64_t room = out_left ? output_space(tout) : UINT64_MAX;
         if (have < chunk || room < chunk) {
-            /* Forget posts meant for earlier waits, announce this one, then
-             * look once more so a cycle that ran in between is not missed. */
+            /* Forget posts meant for earlier waits, announce this one (to be
+             * woken once what is missing has moved), then look once more so
+             * a cycle that ran in between is not missed. Every cycle adds
+             * the frames it moves to every ring's fill (input) or room
+             * (output), so frames_in/frames_out tell when that is. */
             sem_drain(&e->wake);
+            atomic_store(&e->wake_in_at, have < chunk
+                         ? atomic_load(&e->frames_in) + (chunk - have) : UINT64_MAX);
+            atomic_store(&e->wake_out_at, room < chunk
+                         ? atomic_load(&e->frames_out) + (chunk - room) : UINT64_MAX);
             atomic_store(&e->waiter, 1);
             have = in_left ? input_available(e, tin) : UINT64_MAX;
             room = out_left ? output_space(tout) : UINT64_MAX;
@@ -873,7 +880,7 @@ static void freewheel_join(rt_engine *e)
     pthread_mutex_unlock(&e->fw_lock);
 }
 
-int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused)
+int rt_freewheel_enter(rt_engine *e, int *refused)
 {
     *refused = 0;
     int rc = gone(e);
@@ -883,8 +890,6 @@ int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused)
         return RT_INACTIVE;
     freewheel_join(e);  /* a finished leave request; callers wait for the end of freewheel first */
     atomic_store(&e->fw_mode, RT_FW_ARMED);
-    if (!ask_server)
-        return RT_OK;
     rc = rt_request_begin(e);
     if (rc != RT_OK) {
         atomic_store(&e->fw_mode, RT_FW_FOLLOW);
@@ -913,20 +918,13 @@ static void *leave_request(void *arg)
     return NULL;
 }
 
-int rt_freewheel_leave(rt_engine *e, int ask_server)
+int rt_freewheel_leave(rt_engine *e)
 {
     int rc = gone(e);
     if (rc != RT_OK)
         return rc;
     int armed = RT_FW_ARMED;
     atomic_compare_exchange_strong(&e->fw_mode, &armed, RT_FW_LEAVING);
-    if (!atomic_load(&e->freewheel) && !ask_server) {
-        /* The server never reported freewheel to this client: nothing to wait for. */
-        armed = RT_FW_LEAVING;
-        atomic_compare_exchange_strong(&e->fw_mode, &armed, RT_FW_FOLLOW);
-    }
-    if (!ask_server)
-        return RT_OK;
     freewheel_join(e);
     pthread_mutex_lock(&e->fw_lock);
     if (pthread_create(&e->fw_thread, NULL, leave_request, e) == 0)

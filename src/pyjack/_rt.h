@@ -53,8 +53,9 @@ typedef struct rt_event {
 } rt_event;
 
 /* An array of float32 samples shaped (rows, frames) with byte strides.
- * rows is the port count the caller validated the array against (0 when the
- * direction has no ports: the array is then ignored). */
+ * rows is the port count the caller validated the array against. data is
+ * NULL when the direction does not move in this exchange (it has no ports,
+ * or the caller left it out); its port count is still checked. */
 typedef struct rt_block {
     char *data;
     ptrdiff_t row_stride;
@@ -164,14 +165,14 @@ const char *rt_shutdown_reason(rt_engine *e);
 #define RT_FW_FOLLOW 0   /* while the server reports freewheel (its callback) */
 #define RT_FW_ARMED 1    /* now: this client asked for freewheel, or is about to */
 #define RT_FW_LEAVING 2  /* as armed, until the server reports the end of freewheel */
-/* Arm the engine of an active client (RT_INACTIVE otherwise). With
- * ask_server, then ask the server to freewheel; if it refused while not
- * freewheeling, disarm again and set *refused to JACK's code. */
-int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused);
-/* Armed -> leaving. With ask_server, ask the server to leave freewheel on a
- * thread of the engine and return at once: the process thread may be
- * waiting for this very caller, which must keep calling rt_exchange() until
- * the server has left (rt_freewheel_mode() is RT_FW_FOLLOW again). */
-int rt_freewheel_leave(rt_engine *e, int ask_server);
+/* Arm the engine of an active client (RT_INACTIVE otherwise), then ask the
+ * server to freewheel; if it refused while not freewheeling, disarm again
+ * and set *refused to JACK's code. */
+int rt_freewheel_enter(rt_engine *e, int *refused);
+/* Armed -> leaving, and ask the server to leave freewheel on a thread of
+ * the engine and return at once: the process thread may be waiting for this
+ * very caller, which must keep calling rt_exchange() until the server has
+ * left (rt_freewheel_mode() is RT_FW_FOLLOW again). */
+int rt_freewheel_leave(rt_engine *e);
 int rt_freewheel_mode(rt_engine *e);
 #endif

@@ -105,6 +105,6 @@ cdef extern from "_rt.h" nogil:
     int RT_FW_FOLLOW
     int RT_FW_ARMED
     int RT_FW_LEAVING
-    int rt_freewheel_enter(rt_engine *e, int ask_server, int *refused) noexcept
-    int rt_freewheel_leave(rt_engine *e, int ask_server) noexcept
+    int rt_freewheel_enter(rt_engine *e, int *refused) noexcept
+    int rt_freewheel_leave(rt_engine *e) noexcept
     int rt_freewheel_mode(rt_engine *e) noexcept

@@ -75,6 +75,10 @@ struct rt_engine {
     pthread_mutex_t lock;       /* Python threads only: tables, rings, positions */
     sem_t wake;              /* posted by the process thread for process() */
     atomic_int waiter;       /* a Python thread is about to wait on wake */
+    /* ... until frames_in or frames_out reaches these: the cycle that moves
+     * what the exchange lacks wakes it, not every cycle before it. */
+    _Atomic uint64_t wake_in_at;
+    _Atomic uint64_t wake_out_at;
     atomic_int busy;         /* a Python thread is inside an exchange */
 
     atomic_int active;

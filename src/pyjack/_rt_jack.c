@@ -4,8 +4,8 @@
  *    port buffers and the rings, zero-fills and counts on output underrun,
  *    drops whole cycles and counts them on input overrun, updates atomic
  *    counters and wakes waiting Python threads (a semaphore post for
- *    process(), a futex wake for rt_wait_moved(), each only when someone
- *    waits). It never allocates, frees, locks, prints, sleeps or touches
+ *    process() once the frames it waits for have moved, a futex wake for
+ *    rt_wait_moved(), each only when someone waits). It never allocates, frees, locks, prints, sleeps or touches
  *    Python; the only system calls it may make are those wake-ups.
  *
  *    Freewheel is the one exception. JACK is not real time then: it runs
@@ -60,6 +60,22 @@ static void wake_python(rt_engine *e)
 {
     if (atomic_exchange(&e->waiter, 0))
         sem_post(&e->wake);
+}
+
+/* After a cycle: wake process() once the frames it lacks have moved. The
+ * fence orders this cycle's counters before the look at waiter, as
+ * rt_exchange() stores waiter before it looks at the rings again. */
+static void wake_python_when_due(rt_engine *e)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&e->waiter, memory_order_acquire))  /* then its targets */
+        return;
+    if (atomic_load_explicit(&e->frames_in, memory_order_relaxed)
+            < atomic_load_explicit(&e->wake_in_at, memory_order_relaxed)
+        && atomic_load_explicit(&e->frames_out, memory_order_relaxed)
+            < atomic_load_explicit(&e->wake_out_at, memory_order_relaxed))
+        return;
+    wake_python(e);
 }
 
 /* Freewheel only: called in a loop while the cycle cannot go on without
@@ -196,7 +212,7 @@ int rt_jack_process(jack_nframes_t n, void *arg)
                       atomic_load_explicit(&e->rt_pos[RT_OUTPUT], memory_order_relaxed) - out_before);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_relaxed);
     cycles_leave(&e->cycles_gate);
-    wake_python(e);
+    wake_python_when_due(e);
     /* The frame counters above before the look at moved_waiters: a waiter
      * that registered too late for this look sees the new counts itself. */
     atomic_thread_fence(memory_order_seq_cst);

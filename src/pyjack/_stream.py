@@ -173,14 +173,14 @@ def resolve_ports(client: Client, spec, flags: int, count: int | None, what: str
 
 
 class Side:
-    """One direction of audio on a client of its own: its ports, its counters
-    since start(), and exchanges that never raise sync errors."""
+    """One direction of audio on a client: its ports, its counters since
+    start(), and exchanges that never raise sync errors. The client may carry
+    the other direction's Side too (render()), if one thread uses both."""
 
     def __init__(self, client: Client, flag: int):
         self.client = client
         self.is_input = flag == IsInput
         self.flag = flag
-        self._none = np.zeros((0, 1), np.float32)
         self._moved0 = self._lost0 = self._xruns0 = 0
         self._mark = None
 
@@ -205,7 +205,8 @@ class Side:
         self._lost0 = stats.lost_in if self.is_input else stats.lost_out
         self._xruns0 = stats.xruns
         self._mark = None
-        self.client.activate()
+        if not self.client.active:  # the other direction's Side may have started it
+            self.client.activate()
 
     def stop(self) -> None:
         try:
@@ -300,7 +301,7 @@ class Side:
         """Read into or write from block, shaped (ports, frames) with frames at
         most chunk_limit. Returns False if should_stop() said so before the
         block moved. Lost frames are counted, never raised."""
-        out, inp = (self._none, block) if self.is_input else (block, self._none)
+        out, inp = (None, block) if self.is_input else (block, None)
         waited = 0.0
         while True:
             try:
