@@ -1,7 +1,9 @@
 """Question 6, offline rendering: how fast does render() run a graph in freewheel?
 
 The server runs at 256 frames; the graph is 16 jack_thru clients (32
-channels). pyjack: pyjack.render() of 60 s of 32-channel noise through them,
+channels), in 5 rounds of a pyjack run then a C run (figures: medians; the
+ratios of each round as a note, to show the spread of a shared machine).
+pyjack: pyjack.render() of 60 s of 32-channel noise through them,
 timed from the switch to freewheel until the server has left it again (both
 switches included; render()'s Status.realtime_factor), and the whole call
 (ports, links, line-up and latency measurement too). The result must be
@@ -32,7 +34,7 @@ DEPTH, BLOCK, LEAD = 16384, 2048, 4096  # the C client's, as in bench_freewheel
 
 def settings(quick: bool) -> dict:
     return {"seconds": 5, "c_seconds": 1.0, "rounds": 1} if quick else \
-        {"seconds": 60, "c_seconds": 3.0, "rounds": 3}
+        {"seconds": 60, "c_seconds": 3.0, "rounds": 5}
 
 
 def thru_ports(channels: int) -> tuple:
@@ -150,7 +152,9 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
     row.met = row.ratio("pyjack") is not None and row.ratio("pyjack") >= 0.9
     row.notes.append("pyjack: render()'s Status.realtime_factor, from set_freewheel(True) until "
                      "the server has left freewheel (both switches included); C: a window while "
-                     "freewheeling")
+                     "freewheeling; medians of the rounds")
+    row.notes.append("pyjack/C round by round (each pyjack run and the C run right after it): "
+                     + ", ".join(f"{p['rate'] / q['rate']:.2f}" for p, q in zip(py, c)))
     call = {"pyjack": statistics.median(r["call_rate"] for r in py) / RATE, "JACK-Client": None,
             "C": None}
     rows = [row, Row("Offline rendering", setting, "real-time factor, whole call", call,
@@ -167,7 +171,7 @@ def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
 
 
 def main() -> None:
-    bench_main(__doc__, TITLE, run, WORKERS, quick_help="5 s of audio, one round, instead of 60 s x 3")
+    bench_main(__doc__, TITLE, run, WORKERS, quick_help="5 s of audio, one round, instead of 60 s x 5")
 
 
 if __name__ == "__main__":

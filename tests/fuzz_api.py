@@ -223,6 +223,14 @@ class ApiMachine(RuleBasedStateMachine):
             timeout = data.draw(st.sampled_from([-1, "1", float("nan")]))
         out = make_array(n_out, frames, out_dtype, out_layout)
         inp = make_array(n_in, in_frames, in_dtype, in_layout)
+        # None leaves a direction out of the call: one with nothing broken in it.
+        left_out = data.draw(st.sampled_from([None, None, None, "output", "input"]))
+        if left_out == "output" and broken not in ("out_dtype", "out_layout", "out_rows", "frames"):
+            out = None
+        elif left_out == "input" and broken not in ("in_dtype", "in_layout", "in_rows", "frames"):
+            inp = None
+        moves_out = bool(m.outports) and out is not None
+        moves_in = bool(m.inports) and inp is not None
         if not m.closed:
             before = (m.client.input_position, m.client.output_position)
         _, exc = self.call(m.client.process, out, inp, timeout=timeout)
@@ -230,13 +238,15 @@ class ApiMachine(RuleBasedStateMachine):
             assert isinstance(exc, pyjack.NotConnectedError), repr(exc)
         elif exc is None:
             assert m.can_process(), "process() worked on a client that cannot process"
+        elif broken is None and m.can_process() and not (moves_in or moves_out):
+            assert isinstance(exc, ValueError) and "would move nothing" in str(exc), repr(exc)
         elif broken is None and m.can_process():
             assert isinstance(exc, (pyjack.TimeoutError, pyjack.InputSyncError,
                                     pyjack.OutputSyncError)), repr(exc)
         if not m.closed:
             moved = (m.client.input_position - before[0], m.client.output_position - before[1])
-            if exc is None:  # every frame of the call moved, in each direction with ports
-                assert moved == (in_frames if m.inports else 0, frames if m.outports else 0), moved
+            if exc is None:  # every frame of the call moved, in each direction it moves
+                assert moved == (in_frames if moves_in else 0, frames if moves_out else 0), moved
             elif isinstance(exc, (TypeError, ValueError)):  # refused: nothing moved in part
                 assert moved == (0, 0), (moved, repr(exc))
 

@@ -330,8 +330,8 @@ def bad_inputs():
          "no frames"),
         ("read-only input", good, readonly, ValueError, "read-only"),
         ("list", [[0.0] * N], good, TypeError, "numpy.ndarray"),
-        ("None output", None, good, TypeError, "NoneType"),
-        ("None input", good, None, TypeError, "NoneType"),
+        ("None for both", None, None, ValueError, "would move nothing"),
+        ("None and a list", None, [[0.0] * N], TypeError, "numpy.ndarray"),
     ]
 
 
