@@ -20,8 +20,8 @@ import statistics
 import sys
 import time
 
-from common import (CLIENTS, Row, Worker, bench_main, c_worker, clients_to_run, emit, freewheel,
-                    jack_client_copier, private_server, pyjack_loopback, python_worker, wait_until)
+from common import (CLIENTS, Row, bench_main, c_worker, clients_to_run, emit, jack_client_copier,
+                    private_server, pyjack_loopback, python_worker, run_in_freewheel, wait_until)
 
 TITLE = "Freewheel throughput: copy through the client at 256 frames, lossless"
 RATE, PERIOD = 48000, 256
@@ -104,20 +104,7 @@ def measure(server, cclient, client: str, channels: int, s: dict) -> dict:
                            seconds=s["seconds"], freewheel=1)
     else:
         command = python_worker("bench_freewheel.py", client, channels=channels, **s)
-    worker = Worker(command, server.name)
-    try:
-        worker.expect("ready")
-        freewheel(server.name, True)
-        try:
-            worker.expect("start")
-            result = worker.result()
-        finally:
-            freewheel(server.name, False)
-        worker.finish()
-    finally:
-        worker.stop()
-    result["rate"] = result["frames"] / result["wall"]
-    return result
+    return run_in_freewheel(command, server.name)
 
 
 def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:

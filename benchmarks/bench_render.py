@@ -24,8 +24,8 @@ import subprocess
 import sys
 import time
 
-from common import (BenchError, Row, Worker, bench_main, c_worker, emit, freewheel, private_server,
-                    python_worker)
+from common import (BenchError, Row, Worker, bench_main, c_worker, emit, private_server,
+                    python_worker, run_in_freewheel)
 
 TITLE = "Offline rendering: render() through 16 jack_thru clients (32 channels) at 256 frames"
 RATE, PERIOD, CHANNELS = 48000, 256, 32
@@ -97,22 +97,9 @@ def wire_c_client(server_name: str, channels: int) -> None:
 
 
 def measure_c(server, cclient, s: dict) -> dict:
-    worker = Worker(c_worker(cclient, "copy", channels=CHANNELS, block=BLOCK, lead=LEAD,
-                             depth=DEPTH, seconds=s["c_seconds"], freewheel=1), server.name)
-    try:
-        worker.expect("ready")
-        wire_c_client(server.name, CHANNELS)
-        freewheel(server.name, True)
-        try:
-            worker.expect("start")
-            result = worker.result()
-        finally:
-            freewheel(server.name, False)
-        worker.finish()
-    finally:
-        worker.stop()
-    result["rate"] = result["frames"] / result["wall"]
-    return result
+    command = c_worker(cclient, "copy", channels=CHANNELS, block=BLOCK, lead=LEAD, depth=DEPTH,
+                       seconds=s["c_seconds"], freewheel=1)
+    return run_in_freewheel(command, server.name, lambda: wire_c_client(server.name, CHANNELS))
 
 
 def measure_pyjack(server, s: dict) -> dict:

@@ -243,6 +243,29 @@ def freewheel(server_name: str, on: bool) -> None:
     subprocess.run([tool, "y" if on else "n"], env=env, capture_output=True, timeout=60, check=True)
 
 
+def run_in_freewheel(command: list[str], server_name: str, before=None) -> dict:
+    """Run a worker whose measuring window lies in freewheel: once it is ready
+    (and before() has run, to wire it, say), switch the server to freewheel
+    with jack_freewheel, take its result, and switch back however that ends.
+    Adds "rate", frames per second of wall time."""
+    worker = Worker(command, server_name)
+    try:
+        worker.expect("ready")
+        if before is not None:
+            before()
+        freewheel(server_name, True)
+        try:
+            worker.expect("start")
+            result = worker.result()
+        finally:
+            freewheel(server_name, False)
+        worker.finish()
+    finally:
+        worker.stop()
+    result["rate"] = result["frames"] / result["wall"]
+    return result
+
+
 def wait_until(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
