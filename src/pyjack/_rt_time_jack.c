@@ -125,16 +125,18 @@ int rt_time_jack_sync(jack_transport_state_t state, jack_position_t *pos, void *
 }
 
 /* Frames the rings hold between an input and an output: input frames not
- * yet read by Python plus output frames queued ahead of the process thread. */
+ * yet read by Python plus output frames queued ahead of the process thread.
+ * Each difference loads the position that is behind first: both only grow,
+ * so a cycle or an exchange between the two loads makes the answer larger by
+ * what moved meanwhile, never negative (read the other way round, a race
+ * turned "a block" into 0 or a whole ring). */
 static uint32_t ring_latency(rt_engine *e)
 {
-    uint64_t in = atomic_load(&e->rt_pos[RT_INPUT]) - atomic_load(&e->py_pos[RT_INPUT]);
-    uint64_t out = atomic_load(&e->py_pos[RT_OUTPUT]);
+    uint64_t read = atomic_load(&e->py_pos[RT_INPUT]);
+    uint64_t in = atomic_load(&e->rt_pos[RT_INPUT]) - read;
     uint64_t played = atomic_load(&e->rt_pos[RT_OUTPUT]);
-    out = out > played ? out - played : 0;
-    if (in > e->depth)  /* the two loads raced a cycle */
-        in = e->depth;
-    return (uint32_t)(in + (out > e->depth ? e->depth : out));
+    uint64_t out = atomic_load(&e->py_pos[RT_OUTPUT]) - played;
+    return (uint32_t)((in > e->depth ? e->depth : in) + (out > e->depth ? e->depth : out));
 }
 
 void rt_time_jack_latency(jack_latency_callback_mode_t mode, void *arg)
