@@ -221,7 +221,12 @@ def run_tempo_map(client, server_name, seconds):
     return segments, shown, polled
 
 
-def check_witnesses(segments, shown, polled):
+def check_witnesses(segments, shown, polled, period, xruns):
+    """Every sample the witnesses took is the reference BBT of its frame. In
+    a cycle the server reported as an xrun, the master's write may miss the
+    cycle's switch (JACK2 runs the graph asynchronously): the witnesses then
+    see the new frame with the previous cycle's BBT, which must be exactly
+    the reference one period earlier; at most one such cycle per xrun."""
     for name, samples in (("jack_showtime", shown), ("JACK-Client", polled)):
         rolling = [s for s in samples if s[0] > 0]
         assert rolling, f"{name} saw no rolling transport"
@@ -231,18 +236,28 @@ def check_witnesses(segments, shown, polled):
             assert any(seg[0] <= s[0] < end for s in rolling), f"{name} saw nothing of {seg}"
         wrong = [(s, reference_bbt(segments, RATE, s[0])) for s in rolling
                  if tuple(s[1:]) != reference_bbt(segments, RATE, s[0])]
-        assert wrong == [], f"{name}: {len(wrong)} of {len(rolling)} samples differ: {wrong[:5]}"
+        late = {s[0] for s, _ in wrong if tuple(s[1:]) == reference_bbt(segments, RATE, s[0] - period)}
+        if xruns and len(late) <= xruns:
+            wrong = [(s, bbt) for s, bbt in wrong if s[0] not in late]
+        assert wrong == [], (f"{name}: {len(wrong)} of {len(rolling)} samples differ "
+                             f"({xruns} xruns): {wrong[:5]}")
+
+
+def tempo_map_run(client, server_name, seconds):
+    xruns = client.stats.xruns
+    segments, shown, polled = run_tempo_map(client, server_name, seconds)
+    check_witnesses(segments, shown, polled, client.blocksize, client.stats.xruns - xruns)
 
 
 @pytest.mark.needs("timebase_exact")
 def test_bbt_seen_by_showtime_and_jack_client_follows_the_tempo_map(client, jack_server):
-    check_witnesses(*run_tempo_map(client, jack_server.name, 6))
+    tempo_map_run(client, jack_server.name, 6)
 
 
 @pytest.mark.slow
 @pytest.mark.needs("timebase_exact")
 def test_bbt_over_a_minute_with_three_tempo_changes(client, jack_server):
-    check_witnesses(*run_tempo_map(client, jack_server.name, 60))
+    tempo_map_run(client, jack_server.name, 60)
 
 
 def test_tempo_change_replaces_later_entries(client):
