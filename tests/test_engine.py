@@ -18,6 +18,7 @@ import pytest
 
 import pyjack
 from conftest import PERIOD, RATE
+from helpers import wire_loopback
 from figures import report  # noqa: F401 (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,11 +131,7 @@ def test_none_leaves_a_direction_out_of_process(make_client):
     """process(output, None) moves output only and process(None, input) input
     only, on a client with both; a loss waits for the next call that moves
     its direction."""
-    client = make_client("one-way", depth=1024)
-    out = client.register_port("out", pyjack.IsOutput)
-    inp = client.register_port("in", pyjack.IsInput)
-    client.activate()
-    client.connect(out, inp)
+    client = wire_loopback(make_client("one-way", depth=1024))
     block = np.ones((1, 256), np.float32)
     got = np.zeros((1, 256), np.float32)
     client.process(block, got, timeout=5)

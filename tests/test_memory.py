@@ -8,7 +8,7 @@ import pytest
 
 import pyjack
 from figures import report  # noqa: F401 (fixture)
-from helpers import UNDER_ASAN, rss_kib
+from helpers import UNDER_ASAN, rss_kib, wire_loopback
 
 
 def refcounts(*objects):
@@ -47,11 +47,7 @@ def test_a_million_process_calls_keep_memory_flat(make_client, report):
 
 
 def test_duplex_and_failing_calls_leak_nothing(make_client, report):
-    client = make_client("leaks")
-    out_port = client.register_port("out", pyjack.IsOutput)
-    in_port = client.register_port("in", pyjack.IsInput)
-    client.activate()
-    client.connect(out_port, in_port)
+    client = wire_loopback(make_client("leaks"))
     out = np.ones((1, 64), np.float32)
     inp = np.empty((1, 64), np.float32)
     strided = np.empty((1, 128), np.float32)[:, ::2]
