@@ -699,6 +699,10 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_reques
         uint32_t chunk = in_left > out_left ? in_left : out_left;
         if (chunk > piece)
             chunk = piece;
+        /* The counters before the rings: should this exchange wait, a cycle
+         * between the two looks makes its wake-up early (then this loop
+         * waits again), never late. */
+        uint64_t moved_in = atomic_load(&e->frames_in), moved_out = atomic_load(&e->frames_out);
         uint64_t have = in_left ? input_available(e, tin) : UINT64_MAX;
         uint64_t room = out_left ? output_space(tout) : UINT64_MAX;
         if (have < chunk || room < chunk) {
@@ -708,11 +712,6 @@ int rt_exchange(rt_engine *e, const rt_block *out, const rt_block *in, rt_reques
              * the frames it moves to every ring's fill (input) or room
              * (output), so frames_in/frames_out tell when that is. */
             sem_drain(&e->wake);
-            /* The counters before the rings: a cycle in between makes the
-             * wake-up early (then this loop waits again), never late. */
-            uint64_t moved_in = atomic_load(&e->frames_in), moved_out = atomic_load(&e->frames_out);
-            have = in_left ? input_available(e, tin) : UINT64_MAX;
-            room = out_left ? output_space(tout) : UINT64_MAX;
             atomic_store(&e->wake_in_at, have < chunk ? moved_in + (chunk - have) : UINT64_MAX);
             atomic_store(&e->wake_out_at, room < chunk ? moved_out + (chunk - room) : UINT64_MAX);
             atomic_store(&e->waiter, 1);
