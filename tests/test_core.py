@@ -394,6 +394,48 @@ def test_any_frame_count_and_strided_arrays(make_client):
 
 
 @pytest.mark.needs("self_loopback")
+def test_interleaved_ports_bit_exact_across_ring_wraps_and_a_port_added(make_client):
+    """(frames, ports) arrays passed transposed, as render() and Stream pass
+    them: 7 ports (a group of four moved together, three one by one), odd
+    frame counts on a small ring so that runs cross its wrap at every offset.
+    Then an 8th port pair is added while streaming: its input reads silence
+    until it starts, then the same frames as the others, sample for sample."""
+    client = make_client("wide7", depth=4096)
+    names = [(client.register_port(f"out_{k}", pyjack.IsOutput),
+              client.register_port(f"in_{k}", pyjack.IsInput)) for k in range(7)]
+    client.activate()
+    for out, inp in names:
+        client.connect(out, inp)
+    offsets = np.arange(8, dtype=np.float32) * 65536  # port k carries the ramp + k * 65536
+    total = 30000
+    sent = np.zeros((total + 64 * N, 8), np.float32)
+    sent[:total] = ramp(1, total)[:, None] + offsets
+    got = np.zeros_like(sent)
+    ports = 7
+    pos = 0
+    for size in [300, 1, 77, 333, 5, 3, 1000] * 1000:
+        size = min(size, sent.shape[0] - pos)
+        if size == 0:
+            break
+        if ports == 7 and pos >= total // 2:
+            out, inp = (client.register_port("out_7", pyjack.IsOutput),
+                        client.register_port("in_7", pyjack.IsInput))
+            client.connect(out, inp)
+            ports = 8
+        client.process(sent[pos:pos + size, :ports].T, got[pos:pos + size, :ports].T, timeout=5)
+        pos += size
+    assert (client.stats.lost_in, client.stats.lost_out) == (0, 0)
+    start = arrival(got[:, 0])
+    for k in range(7):
+        np.testing.assert_array_equal(got[start:start + total, k], sent[:total, k], err_msg=f"port {k}")
+    late = got[:, 7]
+    begins = arrival(late)
+    assert begins > total // 2 and not late[:begins].any()
+    np.testing.assert_array_equal(late[begins:start + total] - offsets[7],
+                                  got[begins:start + total, 0] - offsets[0])
+
+
+@pytest.mark.needs("self_loopback")
 def test_frame_counts_larger_than_the_ring(make_client):
     client = wire_loopback(make_client("big", depth=1024))
     total = 20 * 1024
