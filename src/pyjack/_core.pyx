@@ -221,13 +221,13 @@ cdef Py_ssize_t _describe(object array, str what, uint32_t ports, bint writable,
     return cnp.PyArray_DIM(a, 1)
 
 
-include "_midi.pxi"
-cdef class Client(_MidiClient)  # declared here for _events.pxi, defined below
+cdef class Client  # declared here for the included files, defined below
+include "_midi.pxi"  # MIDI: Client methods, bound at the end of the class
 include "_events.pxi"
 include "_time.pxi"  # time and names: Client methods, bound at the end of the class
 
 
-cdef class Client(_MidiClient):
+cdef class Client:
     """A JACK client whose audio goes through lock-free rings, never through Python
     on JACK's real-time thread.
 
@@ -277,6 +277,14 @@ cdef class Client(_MidiClient):
     cdef bint _exact_name
     cdef _Events _events      # check_events() and the callbacks' dispatcher
     cdef object __weakref__
+    # MIDI (_midi.pxi): the C side of the MIDI ports and what Python keeps of them.
+    cdef rt_midi *_midi
+    cdef size_t _midi_depth
+    cdef dict _midi_ports        # full name -> jack_port_t address of our MIDI ports
+    cdef dict _midi_port_dirs    # full name -> RT_INPUT or RT_OUTPUT
+    cdef dict _midi_names        # jack_port_t address -> full name
+    cdef int _midi_waiting       # threads waiting in MIDI calls: attach() must wait
+    cdef bytearray _read_buffer  # read_midi()'s, grown for a long event
     # Time and names (_time.pxi): the time engine and what Python keeps of it.
     cdef rt_time *_time
     cdef dict _time_state
@@ -285,9 +293,18 @@ cdef class Client(_MidiClient):
                   use_exact_name=False, midi_depth=DEFAULT_MIDI_DEPTH):
         if not isinstance(depth, int) or isinstance(depth, bool) or not 16 <= depth <= 1 << 24:
             raise ValueError(f"depth must be an int of frames between 16 and {1 << 24}, not {depth!r}")
+        if (not isinstance(midi_depth, int) or isinstance(midi_depth, bool)
+                or not 256 <= midi_depth <= 1 << 30):
+            raise ValueError(f"midi_depth must be an int of bytes from 256 to {1 << 30}, "
+                             f"not {midi_depth!r}")
         if server is not None:
             _encode(server, "server")
         self._ports = {}
+        self._midi_depth = midi_depth
+        self._midi_ports = {}
+        self._midi_port_dirs = {}
+        self._midi_names = {}
+        self._read_buffer = bytearray(256)
         self._events = _Events()
         self.processing = bool(processing)
         self._server = server
@@ -343,7 +360,7 @@ cdef class Client(_MidiClient):
                         "the JACK server refused them")
         self.name = jack_get_client_name(self._client).decode()
         self._events.open(self._engine, self)
-        self._midi_open(self._engine)
+        _midi_open(self, self._engine)
         _time_open(self)
         return 0
 
@@ -353,6 +370,8 @@ cdef class Client(_MidiClient):
                 rt_destroy(self._engine)
             self._engine = NULL
             self._client = NULL
+        rt_midi_destroy(self._midi)  # after the client is closed, as the time engine
+        self._midi = NULL
         rt_time_destroy(self._time)  # after the client is closed: no callback runs
         self._time = NULL
 
@@ -385,7 +404,7 @@ cdef class Client(_MidiClient):
             self._ports.clear()
             with nogil:
                 rt_close(self._engine)  # also wakes the dispatcher
-        self._midi_close()
+        _midi_close(self)
         self._client = NULL
         self._ports.clear()
         if self._events.stop(True):
@@ -483,7 +502,7 @@ cdef class Client(_MidiClient):
             raise UsageError(f"client {self.name!r} is already active")
         cdef int rc
         self._events.collect()
-        self._midi_reset()
+        _midi_reset(self)
         with nogil:
             rc = rt_activate(self._engine)
         if rc != RT_OK:
@@ -537,7 +556,7 @@ cdef class Client(_MidiClient):
         rt_get_stats(self._engine, &s)
         with nogil:  # it takes the engine's lock
             rt_mlock_error(self._engine, why, sizeof(why))
-        midi = self._midi_counts()
+        midi = _midi_counts(self)
         return Stats(s.cycles, s.frames_in, s.frames_out, s.lost_in, s.lost_out, s.xruns,
                      s.events_dropped, s.buffer_size, s.sample_rate, s.depth, bool(s.shutdown),
                      bool(s.freewheel), bool(s.mlocked) and midi[6], why.decode(errors="replace"),
@@ -572,7 +591,7 @@ cdef class Client(_MidiClient):
         cdef char full_name[320]  # RT_NAME_SIZE
         cdef int rc
         if _PORT_TYPES[type] == MIDI_TYPE:
-            return self._register_midi_port(name, cflags)
+            return _midi_register_port(self, name, cflags)
         with nogil:
             port = rt_register_port(self._engine, cname, cflags, &error)
             rc = RT_NO_PORT
@@ -608,7 +627,7 @@ cdef class Client(_MidiClient):
         self._check()
         full = self._own_port_name(name)
         if full in self._midi_ports:
-            self._unregister_midi_port(full)
+            _midi_unregister_port(self, full)
             return
         cdef jack_port_t *port = <jack_port_t *><size_t>self._ports[full]
         cdef int rc
@@ -1260,17 +1279,6 @@ cdef class Client(_MidiClient):
             warnings.warn("pyjack never runs Python on JACK's threads: the thread-init "
                           "callback is not called", RuntimeWarning, stacklevel=2)
 
-    # -- MIDI (_midi.pxi): what its base class asks of the client ---------------
-
-    cdef rt_engine *_rt_engine(self) noexcept:
-        return self._engine
-
-    cdef jack_client_t *_client_ptr(self) noexcept:
-        return self._client
-
-    cdef bint _has_audio_port(self, str full):
-        return full in self._ports
-
     # -- freewheel (offline rendering) ----------------------------------------
 
     def set_freewheel(self, on, *, timeout=10.0):
@@ -1349,6 +1357,17 @@ cdef class Client(_MidiClient):
         self._need_engine()
         return bool(rt_freewheel_mode(self._engine) != RT_FW_FOLLOW) or bool(self.stats.freewheel)
 
+    # -- MIDI: the functions of _midi.pxi, bound as methods ------------------------
+    midi_depth = property(_midi_midi_depth)
+    midi_inports = property(_midi_midi_inports)
+    midi_outports = property(_midi_midi_outports)
+    read_midi = _midi_read_midi
+    midi_events = _midi_midi_events
+    read_midi_into = _midi_read_midi_into
+    midi_max_event_size = _midi_midi_max_event_size
+    send_midi = _midi_send_midi
+    send_midi_events = _midi_send_midi_events
+
     # -- time and names: the functions of _time.pxi, bound as methods -------------
     transport_position = _time_transport_position
     transport_reposition = _time_transport_reposition
@@ -1381,7 +1400,25 @@ cdef class Client(_MidiClient):
     unset_port_alias = _time_unset_port_alias
     rename_port = _time_rename_port
 
-_name_time_methods(Client)
+def _name_bound_methods(cls):
+    """Give the functions of _midi.pxi and _time.pxi bound as methods of cls
+    (at the end of class Client) the names and signatures of methods: help()
+    and the API reference show Client.send_midi(self, ...), not the
+    function's own."""
+    for name, value in list(cls.__dict__.items()):
+        if isinstance(value, property):
+            continue  # their getters carry no signature line
+        own = getattr(value, "__name__", "")
+        if not own.startswith(("_midi_", "_time_")):
+            continue
+        value.__name__ = name
+        value.__qualname__ = f"{cls.__name__}.{name}"
+        doc = value.__doc__ or ""
+        if doc.startswith(own + "(Client self"):
+            value.__doc__ = f"{cls.__name__}.{name}(self" + doc[len(own + "(Client self"):]
+
+
+_name_bound_methods(Client)
 
 # Transport states, with JACK's values.
 TransportStopped = JackTransportStopped

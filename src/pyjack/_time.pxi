@@ -162,24 +162,6 @@ requests seen, sync requests answered ready only because the timeout passed,
 latency callbacks run."""
 
 
-def _name_time_methods(cls):
-    """Give the functions bound as methods of cls (at the end of class
-    Client) the names and signatures of methods: help() and the API
-    reference show Client.change_tempo(self, ...), not the function's own."""
-    for name, value in list(cls.__dict__.items()):
-        if isinstance(value, property):
-            continue  # their getters carry no signature line
-        function = value
-        own = getattr(function, "__name__", "")
-        if not own.startswith("_time_"):
-            continue
-        function.__name__ = name
-        function.__qualname__ = f"{cls.__name__}.{name}"
-        doc = function.__doc__ or ""
-        if doc.startswith(own + "(Client self"):
-            function.__doc__ = f"{cls.__name__}.{name}(self" + doc[len(own + "(Client self"):]
-
-
 cdef int _time_open(Client self) except -1:
     """A fresh time engine for a newly opened JACK client (called by _open)."""
     if self._time != NULL:
