@@ -103,26 +103,6 @@ cdef bytes _encode(object value, str what):
     return (<str>value).encode()
 
 
-cdef list _name_list(const char **names):
-    """Turn a NULL-terminated array from libjack into a list and free it.
-
-    Port names from jack_get_ports() and jack_port_get_all_connections()
-    point into shared memory: use _pack_names() under the request lock for
-    those instead (see Client.get_ports).
-    """
-    cdef list result = []
-    cdef Py_ssize_t i = 0
-    if names == NULL:
-        return result
-    try:
-        while names[i] != NULL:
-            result.append(names[i].decode())
-            i += 1
-    finally:
-        jack_free(names)
-    return result
-
-
 cdef char *_pack_names(const char **names, bint *failed) noexcept nogil:
     """Copy a NULL-terminated name array from libjack into one malloc'ed
     block of NUL-terminated names ending with an empty one, and free the array.
