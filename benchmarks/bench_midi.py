@@ -15,8 +15,9 @@ engine's process thread writes them at their offsets.
 JACK-Client: its process callback takes the events from a queue.Queue filled
 by the Python thread and writes those due in the cycle at their offsets (late
 ones at offset 0), the pattern its users are pointed to.
-C: no C client is measured here (the figures would be those of pyjack's
-engine, which is C).
+C: cclient.c's midi mode, the same without Python: a sender thread puts each
+event into a ring once due, the process callback writes those of the cycle
+at their offsets (late ones at offset 0); under load its main thread spins.
 
 Figures: events that arrived on their scheduled frame, late ones and by how
 much, lost ones.
@@ -29,7 +30,8 @@ import threading
 import time
 
 from bench_gil import hold_gil, sum_per_ms
-from common import CLIENTS, Row, Worker, bench_main, emit, private_server, python_worker
+from common import (CLIENTS, Row, Worker, bench_main, c_worker, emit, private_server,
+                    python_worker)
 
 TITLE = "MIDI scheduled from Python: events on their frame, late, lost"
 RATE, PERIOD = 48000, 256
@@ -39,7 +41,6 @@ SETTINGS = {  # name -> (events per second, seconds, GIL load)
     "1 ms, GIL load": (1000, 10.0, True),
     "10,000/s": (10000, 5.0, False),
 }
-MIDI_CLIENTS = ("pyjack", "JACK-Client")
 
 
 def settings(quick: bool) -> dict:
@@ -193,13 +194,20 @@ WORKERS = {"pyjack": worker_pyjack, "JACK-Client": worker_jack_client, "receiver
 
 # -- driver side ------------------------------------------------------------
 
-def measure(server, client: str, setting: str, s: dict) -> dict:
+def sender_command(cclient, client: str, setting: str, s: dict) -> list[str]:
+    if client != "C":
+        return python_worker("bench_midi.py", client, setting=setting.replace(" ", "_"), **s)
+    rate, seconds, load = SETTINGS[setting]
+    return c_worker(cclient, "midi", rate=rate, seconds=seconds * s["scale"], lead=LEAD,
+                    warmup=s["warmup"], spin=int(load), to=f"{RECEIVER}:in")
+
+
+def measure(server, command: list[str], s: dict) -> dict:
     receiver = Worker(python_worker("bench_midi.py", "receiver", **s), server.name, stdin=True)
     sender = None
     try:
         receiver.expect("ready")
-        sender = Worker(python_worker("bench_midi.py", client, setting=setting.replace(" ", "_"),
-                                      **s), server.name)
+        sender = Worker(command, server.name)
         sender.expect("ready")
         sender.expect("start")
         sent = sender.result(timeout=120)
@@ -237,10 +245,11 @@ def measure(server, client: str, setting: str, s: dict) -> dict:
 def run(cclient, quick: bool, jack_client: bool = True) -> list[Row]:
     s = settings(quick)
     rows = []
-    clients = [c for c in MIDI_CLIENTS if c != "JACK-Client" or jack_client]
+    clients = [c for c in CLIENTS if c != "JACK-Client" or jack_client]
     with private_server(RATE, PERIOD) as server:
         for setting, (rate, seconds, load) in SETTINGS.items():
-            results = {c: measure(server, c, setting, s) for c in clients}
+            results = {c: measure(server, sender_command(cclient, c, setting, s), s)
+                       for c in clients}
             label = f"{setting}, {seconds * s['scale']:g} s"
 
             def values(key):

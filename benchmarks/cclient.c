@@ -20,11 +20,14 @@
  *             measure where each comes back, in stream frames
  *   watch     count the server's xruns between "start" and "stop" lines on
  *             stdin; print the count at end of input
+ *   midi      send `rate` note events a second for `seconds` to port `to`,
+ *             each at its JACK frame time, `lead` frames ahead
  * Prints "ready" once streaming, then one JSON object.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jack/jack.h>
+#include <jack/midiport.h>
 #include <jack/ringbuffer.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -70,6 +73,15 @@ static double option(const char *key, double fallback)
     for (int i = 2; i < argc_g; i++)
         if (strncmp(argv_g[i], key, n) == 0 && argv_g[i][n] == '=')
             return atof(argv_g[i] + n + 1);
+    return fallback;
+}
+
+static const char *text_option(const char *key, const char *fallback)
+{
+    size_t n = strlen(key);
+    for (int i = 2; i < argc_g; i++)
+        if (strncmp(argv_g[i], key, n) == 0 && argv_g[i][n] == '=')
+            return argv_g[i] + n + 1;
     return fallback;
 }
 
@@ -510,12 +522,135 @@ static int mode_watch(void)
     return 0;
 }
 
+/* ---- midi: events at frame times ---------------------------------- */
+
+/* bench_midi.py's sender without Python: a sender thread puts each event
+ * into a ring once it is due within `lead` frames, and the process callback
+ * writes those of its cycle at their offsets (late ones at offset 0), as
+ * JACK-Client's callback does with its queue. The event numbering, the
+ * schedule and the output line are bench_midi.py's. */
+typedef struct {
+    jack_nframes_t time;
+    unsigned char data[3];
+} midi_note;
+
+static struct {
+    jack_port_t *out;
+    jack_ringbuffer_t *ring;
+    midi_note next;             /* process thread: taken from the ring, not yet written */
+    int has_next;
+    jack_nframes_t t0, lead;
+    unsigned rate, samplerate;
+    int count;
+} M;
+
+static int midi_process(jack_nframes_t n, void *arg)
+{
+    (void)arg;
+    void *buf = jack_port_get_buffer(M.out, n);
+    jack_midi_clear_buffer(buf);
+    jack_nframes_t start = jack_last_frame_time(B.client), last = 0;
+    for (;;) {
+        if (!M.has_next) {
+            if (jack_ringbuffer_read_space(M.ring) < sizeof M.next)
+                break;
+            jack_ringbuffer_read(M.ring, (char *)&M.next, sizeof M.next);
+            M.has_next = 1;
+        }
+        jack_nframes_t offset = M.next.time - start;
+        if (offset >= 1u << 31)
+            offset = 0;  /* late: at once */
+        if (offset >= n)
+            break;
+        if (offset < last)
+            offset = last;
+        jack_midi_event_write(buf, offset, M.next.data, sizeof M.next.data);
+        last = offset;
+        M.has_next = 0;
+    }
+    return 0;
+}
+
+static jack_nframes_t midi_time_of(int k)
+{
+    return M.t0 + (jack_nframes_t)((uint64_t)k * M.samplerate / M.rate);
+}
+
+static void *midi_sender(void *arg)
+{
+    (void)arg;
+    int k = 0;
+    while (k < M.count && !atomic_load(&B.quit)) {
+        jack_nframes_t time = jack_frame_time(B.client);
+        /* due: the frame time has reached the event's time less the lead */
+        while (k < M.count && time - (midi_time_of(k) - M.lead) < 1u << 31
+               && jack_ringbuffer_write_space(M.ring) >= sizeof(midi_note)) {
+            midi_note e = {midi_time_of(k), {0x90 | ((k >> 14) & 0x0F), k & 0x7F, (k >> 7) & 0x7F}};
+            jack_ringbuffer_write(M.ring, (const char *)&e, sizeof e);
+            k++;
+        }
+        usleep(1000);
+    }
+    return NULL;
+}
+
+static int mode_midi(void)
+{
+    double seconds = option("seconds", 10), warmup = option("warmup", 1);
+    int spin = (int)option("spin", 0);
+    M.rate = (unsigned)option("rate", 1000);
+    M.lead = (jack_nframes_t)option("lead", 16384);
+    M.count = (int)(M.rate * seconds);
+    const char *to = text_option("to", NULL);
+    jack_status_t status;
+    B.client = jack_client_open("cclient", JackNoStartServer, &status);
+    if (B.client == NULL || to == NULL) {
+        fprintf(stderr, "cclient: %s\n", to == NULL ? "midi needs to=PORT" : "cannot open a client");
+        return 2;
+    }
+    M.samplerate = jack_get_sample_rate(B.client);
+    M.ring = jack_ringbuffer_create(1 << 20);
+    M.out = jack_port_register(B.client, "out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+    if (M.ring == NULL || M.out == NULL) {
+        fprintf(stderr, "cclient: cannot register the MIDI port\n");
+        return 2;
+    }
+    jack_ringbuffer_mlock(M.ring);  /* best effort, as for the audio rings */
+    jack_set_process_callback(B.client, midi_process, NULL);
+    start();
+    if (jack_connect(B.client, jack_port_name(M.out), to) != 0) {
+        fprintf(stderr, "cclient: cannot connect to %s\n", to);
+        return 2;
+    }
+    ready();
+    usleep((useconds_t)(warmup * 1e6));
+    M.t0 = jack_frame_time(B.client) + M.lead;
+    pthread_t sender;
+    pthread_create(&sender, NULL, midi_sender, NULL);
+    printf("start\n");
+    fflush(stdout);
+    volatile unsigned long spun = 0;
+    for (double t = now(); now() - t < seconds;) {
+        if (spin)  /* the main thread busy, as Python's is in the GIL benchmark */
+            for (int i = 0; i < 100000; i++)
+                spun++;
+        else
+            usleep(10000);
+    }
+    pthread_join(sender, NULL);
+    usleep((useconds_t)(2e6 * M.lead / M.samplerate));  /* the last events leave */
+    printf("{\"t0\": %u, \"count\": %d, \"rate\": %u}\n", (unsigned)M.t0, M.count, M.rate);
+    fflush(stdout);
+    jack_client_close(B.client);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     argc_g = argc;
     argv_g = argv;
     if (argc < 2) {
-        fprintf(stderr, "usage: cclient copy|calls|latency|watch [key=value...]\n");
+        fprintf(stderr, "usage: cclient copy|calls|latency|watch|midi [key=value...]\n");
         return 2;
     }
     if (strcmp(argv[1], "copy") == 0)
@@ -526,6 +661,8 @@ int main(int argc, char **argv)
         return mode_latency();
     if (strcmp(argv[1], "watch") == 0)
         return mode_watch();
+    if (strcmp(argv[1], "midi") == 0)
+        return mode_midi();
     fprintf(stderr, "cclient: unknown mode %s\n", argv[1]);
     return 2;
 }
