@@ -67,15 +67,6 @@ static bench B;
 static int argc_g;
 static char **argv_g;
 
-static double option(const char *key, double fallback)
-{
-    size_t n = strlen(key);
-    for (int i = 2; i < argc_g; i++)
-        if (strncmp(argv_g[i], key, n) == 0 && argv_g[i][n] == '=')
-            return atof(argv_g[i] + n + 1);
-    return fallback;
-}
-
 static const char *text_option(const char *key, const char *fallback)
 {
     size_t n = strlen(key);
@@ -83,6 +74,12 @@ static const char *text_option(const char *key, const char *fallback)
         if (strncmp(argv_g[i], key, n) == 0 && argv_g[i][n] == '=')
             return argv_g[i] + n + 1;
     return fallback;
+}
+
+static double option(const char *key, double fallback)
+{
+    const char *value = text_option(key, NULL);
+    return value != NULL ? atof(value) : fallback;
 }
 
 static double now(void)
@@ -580,7 +577,7 @@ static void *midi_sender(void *arg)
 {
     (void)arg;
     int k = 0;
-    while (k < M.count && !atomic_load(&B.quit)) {
+    while (k < M.count) {
         jack_nframes_t time = jack_frame_time(B.client);
         /* due: the frame time has reached the event's time less the lead */
         while (k < M.count && time - (midi_time_of(k) - M.lead) < 1u << 31
